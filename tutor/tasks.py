@@ -1,0 +1,14 @@
+import socket
+
+from celery import shared_task
+from django.utils import timezone
+
+from tutor.models import WorkerHeartbeat
+
+
+@shared_task(name="tutor.tasks.record_worker_heartbeat", ignore_result=True)
+def record_worker_heartbeat(worker: str | None = None) -> None:
+    """Periodic: record that a worker is alive. Safe to run twice (upsert on the worker name)."""
+    WorkerHeartbeat.objects.update_or_create(
+        worker=worker or socket.gethostname(), defaults={"seen_at": timezone.now()}
+    )
