@@ -98,6 +98,9 @@ class Classroom(models.Model):
     organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="classrooms")
     teacher = models.ForeignKey(User, on_delete=models.PROTECT, related_name="classrooms_taught")
     name = models.CharField(max_length=120)
+    course = models.ForeignKey(
+        "curriculum.Course", null=True, blank=True, on_delete=models.SET_NULL, related_name="classrooms"
+    )
     join_code = models.CharField(max_length=12, unique=True, default=new_join_code)
     created_at = models.DateTimeField(default=timezone.now)
     archived_at = models.DateTimeField(null=True, blank=True)

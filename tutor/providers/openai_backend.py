@@ -1,0 +1,177 @@
+"""The OpenAI (and any OpenAI-compatible endpoint) backend.
+
+The SDK's own retries are off (max_retries=0): retries are decided once, in stream_reply.
+One pooled AsyncOpenAI client per (base_url, api_key) per event loop: an httpx client is
+bound to the loop it first ran on, so each loop (the ASGI server's, a Celery task's
+asyncio.run) gets its own, dropped with the loop. Close them with `await aclose()` before a
+short-lived loop ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import weakref
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+
+import openai
+
+from .base import ProviderConfig, ProviderError, TutorRequest, Usage
+from .retry import parse_retry_after
+
+CONNECT_TIMEOUT_S = 5.0
+# Request fields the provider layer owns; release params cannot override them.
+RESERVED_PARAMS = frozenset({"model", "messages", "stream", "stream_options", "n"})
+UNSENT_KEY = "unused"  # sent to keyless OpenAI-compatible servers (vLLM, Ollama) when a base_url is set
+
+
+def classify(exc: openai.OpenAIError | ValueError) -> ProviderError:
+    """Map an SDK exception (or a decoding ValueError) to a ProviderError."""
+    if isinstance(exc, openai.APITimeoutError):
+        return ProviderError("timeout", f"timed out: {exc}")
+    if isinstance(exc, openai.APIConnectionError):
+        return ProviderError("connection", f"connection failed: {exc}")
+    if isinstance(exc, openai.APIStatusError):
+        status = exc.status_code
+        headers: Mapping[str, str] | None = getattr(exc.response, "headers", None)
+        message = f"HTTP {status}: {exc.message}"
+        if status == 429:
+            return ProviderError("rate_limited", message, retry_after=parse_retry_after(headers), status_code=status)
+        if status == 408:
+            return ProviderError("timeout", message, status_code=status)
+        if status >= 500:
+            return ProviderError("server", message, retry_after=parse_retry_after(headers), status_code=status)
+        return ProviderError("client", message, status_code=status)
+    if isinstance(exc, openai.APIResponseValidationError | ValueError):
+        return ProviderError("malformed", f"malformed response: {exc}")
+    if isinstance(exc, openai.APIError):  # an error event inside a stream
+        return ProviderError("server", f"provider error: {exc}")
+    return ProviderError("client", str(exc))  # e.g. missing credentials
+
+
+class OpenAIBackend:
+    name = "openai"
+
+    def __init__(self) -> None:
+        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[str | None, str | None], openai.AsyncOpenAI]] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._lock = threading.Lock()
+
+    def client_for(self, config: ProviderConfig) -> openai.AsyncOpenAI:
+        """The pooled client for this config's endpoint and key on the running event loop."""
+        loop = asyncio.get_running_loop()
+        key = (config.base_url, config.api_key)
+        with self._lock:
+            clients = self._clients.setdefault(loop, {})
+            client = clients.get(key)
+            if client is None:
+                api_key = config.api_key or (UNSENT_KEY if config.base_url else None)
+                try:
+                    client = openai.AsyncOpenAI(base_url=config.base_url, api_key=api_key, max_retries=0, timeout=_timeout(config))
+                except openai.OpenAIError as exc:
+                    raise classify(exc) from exc
+                clients[key] = client
+        return client
+
+    async def aclose(self) -> None:
+        """Close the clients pooled for the running event loop."""
+        with self._lock:
+            clients = self._clients.pop(asyncio.get_running_loop(), {})
+        for client in clients.values():
+            await client.close()
+
+    async def stream(self, config: ProviderConfig, request: TutorRequest, usage: Usage) -> AsyncIterator[str]:
+        client = self.client_for(config)
+        extra = {k: v for k, v in config.params.items() if k not in RESERVED_PARAMS}
+        kwargs: dict[str, Any] = {
+            "model": config.model,
+            "messages": [{"role": m.role, "content": m.content} for m in request.messages],
+            "timeout": _timeout(config),
+            "extra_body": extra or None,
+        }
+        if config.params.get("stream", True) is False:
+            text = await self._complete(client, kwargs, usage)
+            if text:
+                yield text
+            return
+
+        try:
+            stream = await client.chat.completions.create(stream=True, stream_options={"include_usage": True}, **kwargs)
+        except (openai.OpenAIError, ValueError) as exc:
+            raise classify(exc) from exc
+        finished = False
+        try:
+            async for chunk in stream:
+                reported = getattr(chunk, "usage", None)
+                choices = getattr(chunk, "choices", None)
+                if not isinstance(choices, list) or (not choices and reported is None):
+                    raise ProviderError("malformed", "stream chunk without choices")
+                usage.model = getattr(chunk, "model", None) or usage.model
+                if reported is not None:
+                    _read_usage(reported, usage)
+                for choice in choices:
+                    if getattr(choice, "index", 0) != 0:
+                        continue
+                    if getattr(choice, "finish_reason", None):
+                        finished = True
+                        usage.finish_reason = choice.finish_reason
+                    delta = getattr(getattr(choice, "delta", None), "content", None)
+                    if delta:
+                        yield delta
+        except (openai.OpenAIError, ValueError) as exc:
+            raise classify(exc) from exc
+        finally:
+            await stream.close()
+        if not finished:
+            raise ProviderError("connection", "the stream ended before the reply was complete")
+
+    async def _complete(self, client: openai.AsyncOpenAI, kwargs: dict[str, Any], usage: Usage) -> str:
+        try:
+            completion = await client.chat.completions.create(**kwargs)
+        except (openai.OpenAIError, ValueError) as exc:
+            raise classify(exc) from exc
+        choices = getattr(completion, "choices", None)
+        if not isinstance(choices, list) or not choices:
+            raise ProviderError("malformed", "completion without choices")
+        message = getattr(choices[0], "message", None)
+        content = getattr(message, "content", None)
+        if content is not None and not isinstance(content, str):
+            raise ProviderError("malformed", "completion content is not text")
+        usage.model = getattr(completion, "model", None) or usage.model
+        usage.finish_reason = getattr(choices[0], "finish_reason", None)
+        if getattr(completion, "usage", None) is not None:
+            _read_usage(completion.usage, usage)
+        return content or ""
+
+    async def moderate(self, text: str, config: ProviderConfig, *, model: str) -> tuple[bool, dict[str, bool]]:
+        """(flagged, {OpenAI category name: flagged}) for one text."""
+        client = self.client_for(config)
+        try:
+            response = await client.moderations.create(input=text, model=model, timeout=_timeout(config))
+        except (openai.OpenAIError, ValueError) as exc:
+            raise classify(exc) from exc
+        results = getattr(response, "results", None)
+        if not isinstance(results, list) or not results:
+            raise ProviderError("malformed", "moderation response without results")
+        result = results[0]
+        categories = getattr(result, "categories", None)
+        try:
+            by_name = categories.model_dump(by_alias=True) if categories is not None else {}
+        except (AttributeError, ValueError) as exc:
+            raise ProviderError("malformed", "moderation categories are not readable") from exc
+        return bool(getattr(result, "flagged", False)), {str(k): bool(v) for k, v in by_name.items()}
+
+
+def _timeout(config: ProviderConfig) -> openai.Timeout:
+    return openai.Timeout(config.timeout_s, connect=min(config.timeout_s, CONNECT_TIMEOUT_S))
+
+
+def _read_usage(reported: Any, usage: Usage) -> None:
+    tokens_in = getattr(reported, "prompt_tokens", None)
+    tokens_out = getattr(reported, "completion_tokens", None)
+    if isinstance(tokens_in, int):
+        usage.tokens_in = tokens_in
+    if isinstance(tokens_out, int):
+        usage.tokens_out = tokens_out
