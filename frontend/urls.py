@@ -1,5 +1,5 @@
 from django.contrib.auth import views as auth_views
-from django.urls import path, reverse_lazy
+from django.urls import include, path, reverse_lazy
 
 from frontend.views import accounts, classes
 
@@ -63,4 +63,8 @@ urlpatterns = [
         classes.remove_student,
         name="teacher-class-remove-student",
     ),
+    path("", include("frontend.urls_curriculum")),
+    path("", include("frontend.urls_student")),
+    path("", include("frontend.urls_teacher")),
+    path("", include("frontend.urls_admin")),
 ]

@@ -12,6 +12,9 @@ api_patterns = [
     path("classes/", people.ClassroomListView.as_view(), name="api-classes"),
     path("classes/join/", people.JoinClassroomView.as_view(), name="api-class-join"),
     path("classes/<int:classroom_id>/", people.ClassroomDetailView.as_view(), name="api-class"),
+    path("", include("curriculum.api_urls")),
+    path("", include("tutor.api_urls")),
+    path("", include("evals.api_urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]
