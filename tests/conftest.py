@@ -6,6 +6,8 @@ import pytest
 from tests.factories import PASSWORD, ClassroomFactory, EnrollmentFactory, OrganisationFactory, UserFactory
 from tutor.models import User
 
+pytest_plugins = ["tests.fakes.fixtures"]
+
 
 @pytest.fixture
 def school(db):
@@ -65,3 +67,10 @@ def api_client():
     from rest_framework.test import APIClient
 
     return APIClient()
+
+
+@pytest.fixture
+def problem(db):
+    from tests.factories import ProblemFactory
+
+    return ProblemFactory()

@@ -47,3 +47,34 @@ def get_student_for_viewer(user: User, student_id: int) -> User:
         return students_visible_to(user).get(pk=student_id, role=User.Role.STUDENT)
     except User.DoesNotExist:
         raise Http404 from None
+
+
+def get_session_for_student(user: User, session_id: int):
+    """A tutoring session the user may write to: only its own student."""
+    from tutor.models import TutoringSession
+
+    try:
+        return TutoringSession.objects.select_related("problem__skill").get(pk=session_id, student=user)
+    except TutoringSession.DoesNotExist:
+        raise Http404 from None
+
+
+def get_session_for_viewer(user: User, session_id: int):
+    """A tutoring session the user may read: its student, their teacher, their organisation's admin."""
+    from tutor.models import TutoringSession
+
+    try:
+        return TutoringSession.objects.select_related("problem__skill", "student").get(
+            pk=session_id, student__in=students_visible_to(user)
+        )
+    except TutoringSession.DoesNotExist:
+        raise Http404 from None
+
+
+def get_student_message(user: User, message_id: int):
+    from tutor.models import Message
+
+    try:
+        return Message.objects.select_related("session").get(pk=message_id, session__student=user)
+    except Message.DoesNotExist:
+        raise Http404 from None

@@ -240,6 +240,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT + 60}
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "worker-heartbeat": {"task": "tutor.tasks.record_worker_heartbeat", "schedule": 60.0},
+    "nightly-bkt-fit": {"task": "tutor.mastery.fit_all_skills", "schedule": 24 * 3600.0},
 }
 
 # Models. With no OPENAI_API_KEY the offline curriculum tutor answers.

@@ -12,3 +12,7 @@ def record_worker_heartbeat(worker: str | None = None) -> None:
     WorkerHeartbeat.objects.update_or_create(
         worker=worker or socket.gethostname(), defaults={"seen_at": timezone.now()}
     )
+
+
+# Tasks of the tutor's sub-packages, registered with the worker through this module.
+from tutor.mastery import tasks as mastery_tasks  # noqa: E402, F401

@@ -44,9 +44,12 @@ def home(request: HttpRequest) -> HttpResponse:
     user = request.user
     if user.is_teacher:
         return redirect("teacher-classes")
+    if user.is_student:
+        from frontend.views.student import student_home
+
+        return student_home(request)
     classrooms = access.classrooms_visible_to(user).select_related("teacher")
-    template = "frontend/home_admin.html" if user.is_org_admin else "frontend/home_student.html"
-    return render(request, template, {"classrooms": classrooms})
+    return render(request, "frontend/home_admin.html", {"classrooms": classrooms})
 
 
 @login_required

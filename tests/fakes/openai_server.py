@@ -38,7 +38,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 FAULT_KINDS = ("timeout", "malformed", "cut", "stall", "down")
-DEFAULT_MODELS = ("gpt-4o-mini-2024-07-18", "gpt-4o-2024-08-06", "gpt-4.1-mini", "omni-moderation-latest")
+DEFAULT_MODELS = (
+    "gpt-4o-mini-2024-07-18",
+    "gpt-4o-2024-08-06",
+    "gpt-4.1-mini",
+    "omni-moderation-latest",
+)
 MODERATION_CATEGORIES = (
     "harassment",
     "harassment/threatening",
@@ -75,7 +80,11 @@ class FakeReply:
     completion_tokens: int | None = None
 
     def deltas(self) -> list[str]:
-        return list(self.chunks) if self.chunks is not None else _TOKEN_RE.findall(self.text)
+        return (
+            list(self.chunks)
+            if self.chunks is not None
+            else _TOKEN_RE.findall(self.text)
+        )
 
 
 @dataclass(frozen=True)
@@ -142,7 +151,11 @@ class _State:
 def default_reply(body: dict[str, Any]) -> str:
     """A deterministic reply that quotes the last user message."""
     last_user = next(
-        (_content_text(m.get("content")) for m in reversed(body.get("messages") or []) if isinstance(m, dict) and m.get("role") == "user"),
+        (
+            _content_text(m.get("content"))
+            for m in reversed(body.get("messages") or [])
+            if isinstance(m, dict) and m.get("role") == "user"
+        ),
         "",
     )
     return f"Let's work through it together. You said: {last_user[:200]}"
@@ -150,7 +163,11 @@ def default_reply(body: dict[str, Any]) -> str:
 
 def default_moderation(text: str) -> set[str]:
     lowered = text.lower()
-    return {category for category, needles in DEFAULT_MODERATION_RULES.items() if any(n in lowered for n in needles)}
+    return {
+        category
+        for category, needles in DEFAULT_MODERATION_RULES.items()
+        if any(n in lowered for n in needles)
+    }
 
 
 class FakeOpenAI:
@@ -218,7 +235,9 @@ class FakeOpenAI:
             finally:
                 loop.close()
 
-        self._thread = threading.Thread(target=run, name=f"fake-openai-{self.port}", daemon=True)
+        self._thread = threading.Thread(
+            target=run, name=f"fake-openai-{self.port}", daemon=True
+        )
         self._thread.start()
         ready.wait()
         if failure:
@@ -230,7 +249,9 @@ class FakeOpenAI:
     def stop(self) -> None:
         if self._thread is None or self._loop is None:
             return
-        asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop).result(timeout=10)
+        asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop).result(
+            timeout=10
+        )
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=10)
         self._thread = None
@@ -253,7 +274,9 @@ class FakeOpenAI:
     def reset(self) -> None:
         """Forget replies, faults and recorded requests; restore latency; release hung requests; come back up."""
         with self._lock:
-            self._state = _State(latency_s=self._defaults[0], token_delay_s=self._defaults[1])
+            self._state = _State(
+                latency_s=self._defaults[0], token_delay_s=self._defaults[1]
+            )
         if self._loop is not None:
             self._call(self._reset_in_loop())
 
@@ -322,11 +345,17 @@ class FakeOpenAI:
             status = int(kind)
             if not 400 <= status <= 599:
                 raise ValueError(f"fault status must be 4xx or 5xx, not {status}")
-            fault = _Fault("status", times, status=status, retry_after=retry_after, path=path)
+            fault = _Fault(
+                "status", times, status=status, retry_after=retry_after, path=path
+            )
         elif kind in FAULT_KINDS:
-            fault = _Fault(kind, times, after_chunks=after_chunks, hang_s=hang_s, path=path)
+            fault = _Fault(
+                kind, times, after_chunks=after_chunks, hang_s=hang_s, path=path
+            )
         else:
-            raise ValueError(f"unknown fault {kind!r}; expected an HTTP status or one of {FAULT_KINDS}")
+            raise ValueError(
+                f"unknown fault {kind!r}; expected an HTTP status or one of {FAULT_KINDS}"
+            )
         with self._lock:
             self._state.faults.append(fault)
 
@@ -367,7 +396,13 @@ class FakeOpenAI:
             return
         if self._release is None:
             self._release = asyncio.Event()
-        self._server = await asyncio.start_server(self._serve_connection, self.host, self.port, backlog=2048, reuse_address=True)
+        self._server = await asyncio.start_server(
+            self._serve_connection,
+            self.host,
+            self.port,
+            backlog=2048,
+            reuse_address=True,
+        )
         self.port = self._server.sockets[0].getsockname()[1]
 
     async def _close_listener_and_connections(self) -> None:
@@ -390,7 +425,9 @@ class FakeOpenAI:
             self._release.set()
         await self._close_listener_and_connections()
 
-    async def _serve_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _serve_connection(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
         task = asyncio.current_task()
         assert task is not None
         self._connections.add(task)
@@ -404,7 +441,13 @@ class FakeOpenAI:
                     break
                 if not await self._respond(request, writer, connection_id):
                     break
-        except (_Hangup, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError, ValueError):
+        except (
+            _Hangup,
+            asyncio.IncompleteReadError,
+            asyncio.LimitOverrunError,
+            ConnectionError,
+            ValueError,
+        ):
             pass
         except asyncio.CancelledError:
             _reset(writer)
@@ -412,7 +455,9 @@ class FakeOpenAI:
             self._connections.discard(task)
             writer.close()
 
-    async def _respond(self, request: _Request, writer: asyncio.StreamWriter, connection_id: int) -> bool:
+    async def _respond(
+        self, request: _Request, writer: asyncio.StreamWriter, connection_id: int
+    ) -> bool:
         """Answer one request; return whether the connection stays open."""
         fault = self._take_fault(request.path)
         self._record(request, connection_id, fault)
@@ -424,15 +469,23 @@ class FakeOpenAI:
                 raise _Hangup
             fault = None
         if fault is not None and fault.kind == "status":
-            await _send_error(writer, fault.status or 500, retry_after=fault.retry_after)
+            await _send_error(
+                writer, fault.status or 500, retry_after=fault.retry_after
+            )
             return request.keep_alive
-        if self.require_api_key and request.headers.get("authorization") != f"Bearer {self.require_api_key}":
+        if (
+            self.require_api_key
+            and request.headers.get("authorization") != f"Bearer {self.require_api_key}"
+        ):
             await _send_error(writer, 401)
             return request.keep_alive
 
         route = (request.method, request.path)
         if route == ("GET", "/v1/models"):
-            data = [{"id": m, "object": "model", "created": 1700000000, "owned_by": "fake"} for m in self.models]
+            data = [
+                {"id": m, "object": "model", "created": 1700000000, "owned_by": "fake"}
+                for m in self.models
+            ]
             await _send_json(writer, 200, {"object": "list", "data": data})
         elif route == ("POST", "/v1/chat/completions"):
             return await self._chat(request, writer, fault)
@@ -444,17 +497,35 @@ class FakeOpenAI:
             await _send_error(writer, 404)
         return request.keep_alive
 
-    async def _chat(self, request: _Request, writer: asyncio.StreamWriter, fault: _Fault | None) -> bool:
+    async def _chat(
+        self, request: _Request, writer: asyncio.StreamWriter, fault: _Fault | None
+    ) -> bool:
         body = _json_or_none(request.body)
-        if not isinstance(body, dict) or not isinstance(body.get("model"), str) or not isinstance(body.get("messages"), list):
-            await _send_error(writer, 400, message="A JSON body with 'model' and 'messages' is required.")
+        if (
+            not isinstance(body, dict)
+            or not isinstance(body.get("model"), str)
+            or not isinstance(body.get("messages"), list)
+        ):
+            await _send_error(
+                writer,
+                400,
+                message="A JSON body with 'model' and 'messages' is required.",
+            )
             return request.keep_alive
         reply = self._next_reply(body)
         with self._lock:
             latency, token_delay = self._state.latency_s, self._state.token_delay_s
         deltas = reply.deltas()
-        prompt_tokens = reply.prompt_tokens if reply.prompt_tokens is not None else _count_prompt_tokens(body["messages"])
-        completion_tokens = reply.completion_tokens if reply.completion_tokens is not None else len(deltas)
+        prompt_tokens = (
+            reply.prompt_tokens
+            if reply.prompt_tokens is not None
+            else _count_prompt_tokens(body["messages"])
+        )
+        completion_tokens = (
+            reply.completion_tokens
+            if reply.completion_tokens is not None
+            else len(deltas)
+        )
         usage = {
             "prompt_tokens": prompt_tokens,
             "completion_tokens": completion_tokens,
@@ -472,7 +543,14 @@ class FakeOpenAI:
             if len(deltas) > 1 and token_delay:
                 await asyncio.sleep(token_delay * (len(deltas) - 1))
             if fault is not None and fault.kind == "malformed":
-                await _send_raw(writer, 200, b'{"id": "' + completion_id.encode() + b'", "choices": [{"message": ', content_type="application/json")
+                await _send_raw(
+                    writer,
+                    200,
+                    b'{"id": "'
+                    + completion_id.encode()
+                    + b'", "choices": [{"message": ',
+                    content_type="application/json",
+                )
                 return request.keep_alive
             payload = {
                 "id": completion_id,
@@ -483,7 +561,11 @@ class FakeOpenAI:
                 "choices": [
                     {
                         "index": 0,
-                        "message": {"role": "assistant", "content": reply.text, "refusal": None},
+                        "message": {
+                            "role": "assistant",
+                            "content": reply.text,
+                            "refusal": None,
+                        },
                         "logprobs": None,
                         "finish_reason": reply.finish_reason,
                     }
@@ -492,7 +574,14 @@ class FakeOpenAI:
             }
             if fault is not None and fault.kind in ("cut", "stall"):
                 encoded = json.dumps(payload).encode()
-                await _send_head(writer, 200, [("Content-Type", "application/json"), ("Content-Length", str(len(encoded)))])
+                await _send_head(
+                    writer,
+                    200,
+                    [
+                        ("Content-Type", "application/json"),
+                        ("Content-Length", str(len(encoded))),
+                    ],
+                )
                 writer.write(encoded[: len(encoded) // 2])
                 await writer.drain()
                 if fault.kind == "stall":
@@ -503,25 +592,47 @@ class FakeOpenAI:
 
         include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
 
-        def chunk(delta: dict[str, Any], finish_reason: str | None = None) -> dict[str, Any]:
+        def chunk(
+            delta: dict[str, Any], finish_reason: str | None = None
+        ) -> dict[str, Any]:
             data: dict[str, Any] = {
                 "id": completion_id,
                 "object": "chat.completion.chunk",
                 "created": created,
                 "model": model,
                 "system_fingerprint": "fp_fake",
-                "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}],
+                "choices": [
+                    {
+                        "index": 0,
+                        "delta": delta,
+                        "logprobs": None,
+                        "finish_reason": finish_reason,
+                    }
+                ],
             }
             if include_usage:
                 data["usage"] = None
             return data
 
-        await _send_head(writer, 200, [("Content-Type", "text/event-stream; charset=utf-8"), ("Cache-Control", "no-cache"), ("Transfer-Encoding", "chunked")])
-        await _send_chunk(writer, _sse(chunk({"role": "assistant", "content": "", "refusal": None})))
+        await _send_head(
+            writer,
+            200,
+            [
+                ("Content-Type", "text/event-stream; charset=utf-8"),
+                ("Cache-Control", "no-cache"),
+                ("Transfer-Encoding", "chunked"),
+            ],
+        )
+        await _send_chunk(
+            writer, _sse(chunk({"role": "assistant", "content": "", "refusal": None}))
+        )
         fault_at = None
         if fault is not None and fault.kind in ("malformed", "cut", "stall"):
             default_after = 0 if fault.kind == "malformed" else 2
-            fault_at = min(fault.after_chunks if fault.after_chunks is not None else default_after, len(deltas))
+            fault_at = min(
+                fault.after_chunks if fault.after_chunks is not None else default_after,
+                len(deltas),
+            )
         for index, delta in enumerate(deltas):
             if index == fault_at:
                 break
@@ -530,7 +641,12 @@ class FakeOpenAI:
             await _send_chunk(writer, _sse(chunk({"content": delta})))
         if fault is not None and fault_at is not None:
             if fault.kind == "malformed":
-                await _send_chunk(writer, b'data: {"id": "' + completion_id.encode() + b'", "choices": [{"delta": {"content": "oops"\n\n')
+                await _send_chunk(
+                    writer,
+                    b'data: {"id": "'
+                    + completion_id.encode()
+                    + b'", "choices": [{"delta": {"content": "oops"\n\n',
+                )
                 await _send_chunk(writer, b"data: [DONE]\n\n")
                 await _send_chunk(writer, b"")
                 return request.keep_alive
@@ -539,19 +655,36 @@ class FakeOpenAI:
             raise _Hangup  # "cut": close without the terminating chunk or [DONE]
         await _send_chunk(writer, _sse(chunk({}, reply.finish_reason)))
         if include_usage:
-            final = {"id": completion_id, "object": "chat.completion.chunk", "created": created, "model": model, "system_fingerprint": "fp_fake", "choices": [], "usage": usage}
+            final = {
+                "id": completion_id,
+                "object": "chat.completion.chunk",
+                "created": created,
+                "model": model,
+                "system_fingerprint": "fp_fake",
+                "choices": [],
+                "usage": usage,
+            }
             await _send_chunk(writer, _sse(final))
         await _send_chunk(writer, b"data: [DONE]\n\n")
         await _send_chunk(writer, b"")
         return request.keep_alive
 
-    async def _moderations(self, request: _Request, writer: asyncio.StreamWriter, fault: _Fault | None) -> bool:
+    async def _moderations(
+        self, request: _Request, writer: asyncio.StreamWriter, fault: _Fault | None
+    ) -> bool:
         body = _json_or_none(request.body)
         if not isinstance(body, dict) or "input" not in body:
-            await _send_error(writer, 400, message="A JSON body with 'input' is required.")
+            await _send_error(
+                writer, 400, message="A JSON body with 'input' is required."
+            )
             return request.keep_alive
         if fault is not None and fault.kind == "malformed":
-            await _send_raw(writer, 200, b'{"id": "modr-fake", "results": [', content_type="application/json")
+            await _send_raw(
+                writer,
+                200,
+                b'{"id": "modr-fake", "results": [',
+                content_type="application/json",
+            )
             return request.keep_alive
         if fault is not None and fault.kind in ("cut", "stall"):
             raise _Hangup
@@ -561,7 +694,13 @@ class FakeOpenAI:
             moderation_fn = self._moderation_fn
         results = []
         for item in inputs:
-            text = item if isinstance(item, str) else str(item.get("text", "")) if isinstance(item, dict) else ""
+            text = (
+                item
+                if isinstance(item, str)
+                else str(item.get("text", ""))
+                if isinstance(item, dict)
+                else ""
+            )
             flagged_categories = set(moderation_fn(text))
             for category in list(flagged_categories):
                 if "/" in category:
@@ -569,12 +708,27 @@ class FakeOpenAI:
             results.append(
                 {
                     "flagged": bool(flagged_categories),
-                    "categories": {c: c in flagged_categories for c in MODERATION_CATEGORIES},
-                    "category_scores": {c: 0.97 if c in flagged_categories else 0.0004 for c in MODERATION_CATEGORIES},
-                    "category_applied_input_types": {c: ["text"] for c in MODERATION_CATEGORIES},
+                    "categories": {
+                        c: c in flagged_categories for c in MODERATION_CATEGORIES
+                    },
+                    "category_scores": {
+                        c: 0.97 if c in flagged_categories else 0.0004
+                        for c in MODERATION_CATEGORIES
+                    },
+                    "category_applied_input_types": {
+                        c: ["text"] for c in MODERATION_CATEGORIES
+                    },
                 }
             )
-        await _send_json(writer, 200, {"id": f"modr-fake{next(self._ids)}", "model": body.get("model") or "omni-moderation-latest", "results": results})
+        await _send_json(
+            writer,
+            200,
+            {
+                "id": f"modr-fake{next(self._ids)}",
+                "model": body.get("model") or "omni-moderation-latest",
+                "results": results,
+            },
+        )
         return request.keep_alive
 
     def _take_fault(self, path: str) -> _Fault | None:
@@ -587,7 +741,9 @@ class FakeOpenAI:
                     return fault
         return None
 
-    def _record(self, request: _Request, connection_id: int, fault: _Fault | None) -> None:
+    def _record(
+        self, request: _Request, connection_id: int, fault: _Fault | None
+    ) -> None:
         recorded = RecordedRequest(
             method=request.method,
             path=request.path,
@@ -614,7 +770,9 @@ class FakeOpenAI:
         release = self._release
         assert release is not None
         try:
-            await asyncio.wait_for(release.wait(), self.hang_s if seconds is None else seconds)
+            await asyncio.wait_for(
+                release.wait(), self.hang_s if seconds is None else seconds
+            )
         except TimeoutError:
             return False
         return True
@@ -654,33 +812,82 @@ async def _read_request(reader: asyncio.StreamReader) -> _Request | None:
     return request
 
 
-async def _send_head(writer: asyncio.StreamWriter, status: int, headers: list[tuple[str, str]]) -> None:
-    lines = [f"HTTP/1.1 {status} {http.HTTPStatus(status).phrase}", "Server: fake-openai", *(f"{k}: {v}" for k, v in headers)]
+async def _send_head(
+    writer: asyncio.StreamWriter, status: int, headers: list[tuple[str, str]]
+) -> None:
+    lines = [
+        f"HTTP/1.1 {status} {http.HTTPStatus(status).phrase}",
+        "Server: fake-openai",
+        *(f"{k}: {v}" for k, v in headers),
+    ]
     writer.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
     await writer.drain()
 
 
-async def _send_raw(writer: asyncio.StreamWriter, status: int, body: bytes, *, content_type: str, extra: list[tuple[str, str]] | None = None) -> None:
-    headers = [("Content-Type", content_type), ("Content-Length", str(len(body))), *(extra or [])]
-    lines = [f"HTTP/1.1 {status} {http.HTTPStatus(status).phrase}", "Server: fake-openai", *(f"{k}: {v}" for k, v in headers)]
+async def _send_raw(
+    writer: asyncio.StreamWriter,
+    status: int,
+    body: bytes,
+    *,
+    content_type: str,
+    extra: list[tuple[str, str]] | None = None,
+) -> None:
+    headers = [
+        ("Content-Type", content_type),
+        ("Content-Length", str(len(body))),
+        *(extra or []),
+    ]
+    lines = [
+        f"HTTP/1.1 {status} {http.HTTPStatus(status).phrase}",
+        "Server: fake-openai",
+        *(f"{k}: {v}" for k, v in headers),
+    ]
     writer.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body)
     await writer.drain()
 
 
-async def _send_json(writer: asyncio.StreamWriter, status: int, payload: Any, *, extra: list[tuple[str, str]] | None = None) -> None:
-    await _send_raw(writer, status, json.dumps(payload).encode(), content_type="application/json", extra=extra)
+async def _send_json(
+    writer: asyncio.StreamWriter,
+    status: int,
+    payload: Any,
+    *,
+    extra: list[tuple[str, str]] | None = None,
+) -> None:
+    await _send_raw(
+        writer,
+        status,
+        json.dumps(payload).encode(),
+        content_type="application/json",
+        extra=extra,
+    )
 
 
-async def _send_error(writer: asyncio.StreamWriter, status: int, *, retry_after: float | None = None, message: str | None = None) -> None:
+async def _send_error(
+    writer: asyncio.StreamWriter,
+    status: int,
+    *,
+    retry_after: float | None = None,
+    message: str | None = None,
+) -> None:
     kinds = {
         400: ("invalid_request_error", None),
         401: ("invalid_request_error", "invalid_api_key"),
         404: ("invalid_request_error", "unknown_url"),
         429: ("requests", "rate_limit_exceeded"),
     }
-    error_type, code = kinds.get(status, ("server_error" if status >= 500 else "invalid_request_error", None))
+    error_type, code = kinds.get(
+        status, ("server_error" if status >= 500 else "invalid_request_error", None)
+    )
     extra = [("Retry-After", f"{retry_after:g}")] if retry_after is not None else []
-    payload = {"error": {"message": message or f"Fake error {status} {http.HTTPStatus(status).phrase}.", "type": error_type, "param": None, "code": code}}
+    payload = {
+        "error": {
+            "message": message
+            or f"Fake error {status} {http.HTTPStatus(status).phrase}.",
+            "type": error_type,
+            "param": None,
+            "code": code,
+        }
+    }
     await _send_json(writer, status, payload, extra=extra)
 
 
@@ -698,7 +905,9 @@ def _reset(writer: asyncio.StreamWriter) -> None:
     sock = writer.get_extra_info("socket")
     if sock is not None:
         with contextlib.suppress(OSError):
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            sock.setsockopt(
+                socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+            )
     writer.transport.abort()
 
 
@@ -715,25 +924,42 @@ def _content_text(content: Any) -> str:
     if isinstance(content, str):
         return content
     if isinstance(content, list):
-        return " ".join(str(part.get("text", "")) for part in content if isinstance(part, dict))
+        return " ".join(
+            str(part.get("text", "")) for part in content if isinstance(part, dict)
+        )
     return ""
 
 
 def _count_prompt_tokens(messages: list[Any]) -> int:
-    return sum(4 + len(_WORD_RE.findall(_content_text(m.get("content")))) for m in messages if isinstance(m, dict))
+    return sum(
+        4 + len(_WORD_RE.findall(_content_text(m.get("content"))))
+        for m in messages
+        if isinstance(m, dict)
+    )
 
 
 # -- standalone --------------------------------------------------------------------
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Run the fake OpenAI-compatible server until interrupted.")
+    parser = argparse.ArgumentParser(
+        description="Run the fake OpenAI-compatible server until interrupted."
+    )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8399)
-    parser.add_argument("--latency-ms", type=float, default=0.0, help="delay before the first token")
-    parser.add_argument("--tokens-per-second", type=float, default=0.0, help="stream rate (0: as fast as possible)")
+    parser.add_argument(
+        "--latency-ms", type=float, default=0.0, help="delay before the first token"
+    )
+    parser.add_argument(
+        "--tokens-per-second",
+        type=float,
+        default=0.0,
+        help="stream rate (0: as fast as possible)",
+    )
     parser.add_argument("--reply", help="always answer with this text")
-    parser.add_argument("--reply-words", type=int, help="always answer with this many words")
+    parser.add_argument(
+        "--reply-words", type=int, help="always answer with this many words"
+    )
     args = parser.parse_args(argv)
 
     reply_fn: Callable[[dict[str, Any]], str | FakeReply] = default_reply
@@ -743,7 +969,9 @@ def main(argv: list[str] | None = None) -> None:
     elif args.reply_words:
         words = " ".join(f"word{i % 97}" for i in range(args.reply_words))
         reply_fn = lambda body: words  # noqa: E731
-    fake = FakeOpenAI(args.host, args.port, reply=reply_fn, latency_s=args.latency_ms / 1000)
+    fake = FakeOpenAI(
+        args.host, args.port, reply=reply_fn, latency_s=args.latency_ms / 1000
+    )
     fake.set_token_rate(args.tokens_per_second)
     with fake:
         print(f"fake OpenAI listening: OPENAI_BASE_URL={fake.base_url}", flush=True)

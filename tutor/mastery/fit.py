@@ -33,6 +33,8 @@ DEFAULT_MAX_ITER = 100
 DEFAULT_TOL = 1e-6  # stop when the log-likelihood per attempt improves by less than this
 
 _EPS = 1e-9  # parameters stay in [_EPS, 1 - _EPS] inside EM so every log is finite
+_ETA_GROWTH = 1.5  # over-relaxation of EM steps, see _em
+_ETA_MAX = 8.0
 _PARAM_NAMES = ("prior", "learn", "guess", "slip", "forget")
 _P, _L, _G, _S, _F = range(5)
 
@@ -90,7 +92,7 @@ def fit_pooled(
     attempts_by_skill: Mapping[K, Sequence[BoolSeq]],
     *,
     forgetting: bool = False,
-    n_restarts: int = DEFAULT_RESTARTS,
+    n_restarts: int = 1,
     max_iter: int = DEFAULT_MAX_ITER,
     tol: float = DEFAULT_TOL,
     max_guess_slip: float = MAX_GUESS_SLIP,
@@ -98,8 +100,9 @@ def fit_pooled(
 ) -> FitResult:
     """One parameter set for all skills together (every sequence treated as the same skill).
 
-    Used as the prior for sparse skills and for skills nobody has practised yet. A degenerate
-    pooled fit falls back to ``POOLED_DEFAULTS``.
+    Used as the prior for sparse skills and for skills nobody has practised yet. With this much
+    data one restart (from the fixed starting point) is enough. A degenerate pooled fit falls
+    back to ``POOLED_DEFAULTS``.
     """
     everything = [seq for seqs in attempts_by_skill.values() for seq in seqs]
     return _fit_groups(
@@ -132,7 +135,6 @@ def fit_all(
         pooled = fit_pooled(
             attempts_by_skill,
             forgetting=forgetting,
-            n_restarts=n_restarts,
             max_iter=max_iter,
             tol=tol,
             max_guess_slip=max_guess_slip,
@@ -193,30 +195,26 @@ def _fit_groups(
         tol=tol,
         max_guess_slip=max_guess_slip,
     )
-    best = np.full(len(groups), -1)
-    if len(fitted):
-        by_group = ll.reshape(len(fitted), n_restarts)
-        by_group = np.where(np.isfinite(by_group), by_group, -np.inf)
-        best[fitted] = np.arange(len(fitted)) * n_restarts + np.argmax(by_group, axis=1)
-
+    pooled_row = _params_array([pooled])[0]
+    unit_of = {int(g): i * n_restarts for i, g in enumerate(fitted)}
     final: list[tuple[BKTParams, bool, bool, str | None]] = []
     for g in range(len(groups)):
         n = int(data.group_attempts[g])
         if n == 0:
             final.append((pooled, False, False, "no attempts"))
             continue
-        raw = params[best[g]].copy()
-        reason = _degenerate(raw, float(ll[best[g]]))
-        if reason is not None:
-            final.append((pooled, bool(converged[best[g]]), False, reason))
+        # The best restart that is not degenerate; if all are, report the best one's problem.
+        units = range(unit_of[g], unit_of[g] + n_restarts)
+        reasons = {u: _degenerate(params[u], float(ll[u])) for u in units}
+        ok = [u for u in units if reasons[u] is None]
+        if not ok:
+            best = max(units, key=lambda u: ll[u] if np.isfinite(ll[u]) else -np.inf)
+            final.append((pooled, bool(converged[best]), False, reasons[best]))
             continue
-        if not forgetting:
-            raw[_F] = 0.0
+        best = max(ok, key=lambda u: ll[u])
         weight = n / (n + shrink_k) if shrink_k > 0 else 1.0
-        blended = weight * raw + (1.0 - weight) * _params_array([pooled])[0]
-        final.append(
-            (_to_params(blended), bool(converged[best[g]]), 1.0 - weight >= 0.01, None)
-        )
+        blended = weight * params[best] + (1.0 - weight) * pooled_row
+        final.append((_to_params(blended), bool(converged[best]), 1.0 - weight >= 0.01, None))
 
     final_ll = np.full(len(groups), np.nan)
     if len(fitted):
@@ -344,43 +342,60 @@ def _em(
     tol: float,
     max_guess_slip: float,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """EM for every unit (a skill x restart) at once; converged units drop out of the batch."""
-    params = init.copy()
+    """EM for every unit (a skill x restart) at once; converged units drop out of the batch.
+
+    Adaptive over-relaxation (Salakhutdinov & Roweis, 2003): each unit moves ``eta`` times the
+    EM step, eta growing while the log-likelihood keeps improving; when it drops, the unit goes
+    back to the plain EM step from its last accepted point (which never lowers the likelihood)
+    and eta restarts at 1. Returns the parameters after the last plain EM step, the
+    log-likelihood of the last accepted point and whether each unit converged.
+    """
     n_units = len(units_group)
-    ll = np.full(n_units, -np.inf)
+    theta = init.copy()  # the point each unit evaluates next
+    em_acc = init.copy()  # plain EM step from the last accepted point
+    ll_acc = np.full(n_units, -np.inf)
+    eta = np.ones(n_units)
     converged = np.zeros(n_units, dtype=bool)
     if n_units == 0:
-        return params, ll, converged
+        return em_acc, ll_acc, converged
     unit_attempts = data.group_attempts[units_group].astype(float)
     batch_cls = _ChainBatch if forgetting else _TauBatch
     active = np.arange(n_units)
     batch = batch_cls(data, units_group[active])
     batch_units = active  # the units the current batch was built for
-    for it in range(max_iter):
-        idx = np.searchsorted(batch_units, active)  # rows of the batch still active
-        step_params = params[batch_units].copy()
-        new_ll, new_params = batch.step(step_params, m_step=True, max_guess_slip=max_guess_slip)
-        new_ll, new_params = new_ll[idx], new_params[idx]
+    for _ in range(max_iter):
+        rows = np.searchsorted(batch_units, active)  # rows of the batch still active
+        ll_b, em_b = batch.step(theta[batch_units], m_step=True, max_guess_slip=max_guess_slip)
+        ll_new, em_new = ll_b[rows], em_b[rows]
         if not forgetting:
-            new_params[:, _F] = 0.0
-        if it > 0:
-            done = np.abs(new_ll - ll[active]) < tol * unit_attempts[active]
-            converged[active[done]] = True
-        ll[active] = new_ll
-        params[active] = new_params
+            em_new[:, _F] = 0.0
+        gain = ll_new - ll_acc[active]
+        accepted = gain >= -1e-9 * unit_attempts[active]  # NaN: rejected
+        done = accepted & (np.abs(gain) < tol * unit_attempts[active])
+        acc, rej = active[accepted], active[~accepted]
+        ll_acc[acc] = ll_new[accepted]
+        em_acc[acc] = em_new[accepted]
+        step = theta[acc] + eta[acc, None] * (em_new[accepted] - theta[acc])
+        theta[acc] = _clip_params(step, max_guess_slip, forgetting)
+        eta[acc] = np.minimum(eta[acc] * _ETA_GROWTH, _ETA_MAX)
+        theta[rej] = em_acc[rej]
+        eta[rej] = 1.0
+        converged[active[done]] = True
         active = active[~converged[active]]
         if len(active) == 0:
             break
         if unit_attempts[active].sum() < 0.7 * unit_attempts[batch_units].sum():
             batch = batch_cls(data, units_group[active])
             batch_units = active
-    return params, ll, converged
+    return em_acc, ll_acc, converged
 
 
-def _clip_params(params: np.ndarray, max_gs: float) -> np.ndarray:
+def _clip_params(params: np.ndarray, max_gs: float, forgetting: bool = True) -> np.ndarray:
     out = np.clip(params, _EPS, 1.0 - _EPS)
     out[:, _G] = np.minimum(out[:, _G], max_gs)
     out[:, _S] = np.minimum(out[:, _S], max_gs)
+    if not forgetting:
+        out[:, _F] = 0.0
     return out
 
 
@@ -472,40 +487,81 @@ def _safe_ratio(out: np.ndarray, col: int, num: np.ndarray, den: np.ndarray) -> 
 
 
 class _ChainBatch:
-    """Scaled forward-backward over a time-major layout, for BKT with forgetting.
+    """Scaled forward-backward for BKT with forgetting, chunked so long sequences stay cheap.
 
-    Rows are sequences sorted longest first, so at time t the rows still running are a prefix
-    and each time step is a handful of numpy operations on contiguous slices.
+    Each step of the hidden chain maps the (unnormalised) state vector by a 2x2 matrix
+    M_t = transition x diag(emission_t). Every sequence is cut into chunks of ``size``
+    attempts and the passes run in three phases, each a loop of numpy operations across all
+    chunks of all sequences at once, so the Python loop runs ~3 x size + 2 x (number of chunks)
+    times instead of 2 x the longest sequence:
+
+    1. the product of the M_t over every chunk of a sequence that has more than one chunk;
+    2. those products carry the forward state (and, transposed, the backward message) from
+       chunk to chunk along each sequence;
+    3. the ordinary forward and backward recursions inside every chunk, from its boundary values.
+
+    Chunks are sorted longest first, so at step c the chunks still running are a prefix and
+    most operations work on contiguous slices: element (chunk j, step c) lives at
+    ``eoff[c] + j``.
     """
 
-    def __init__(self, data: _Packed, units_group: np.ndarray) -> None:
+    def __init__(self, data: _Packed, units_group: np.ndarray, chunk: int | None = None) -> None:
         seqs = data.seq_ids(units_group)
         counts = data.group_seqs[units_group]
         self.n_units = len(units_group)
-        seq_unit = np.repeat(np.arange(self.n_units), counts)
-        order = np.argsort(-data.seq_len[seqs], kind="stable")
-        seqs, self.row_unit = seqs[order], seq_unit[order]
+        self.u_seqs = counts.astype(float)
+        row_unit = np.repeat(np.arange(self.n_units), counts)
         lens = data.seq_len[seqs]
         n_rows = len(seqs)
-        t_max = int(lens[0]) if n_rows else 0
-        # n_t[t] = rows longer than t; block t holds elements (t, 0..n_t[t]-1).
-        n_t = n_rows - np.cumsum(np.bincount(lens, minlength=t_max + 1))[:t_max]
-        self.n_t = n_t
-        self.off = np.concatenate([[0], np.cumsum(n_t)])
-        n_el = int(self.off[-1])
-        t_of = np.repeat(np.arange(t_max), n_t)
-        r_of = np.arange(n_el) - np.repeat(self.off[:-1], n_t)
-        self.obs = data.obs[data.seq_start[seqs][r_of] + t_of].astype(float)
-        self.el_unit = self.row_unit[r_of]
-        self.r_of = r_of
-        has_next = r_of < np.append(n_t[1:], 0)[t_of]
-        self.nxt_from = np.flatnonzero(has_next)
-        self.nxt_to = self.off[t_of[has_next] + 1] + r_of[has_next]
-        self.nxt_unit = self.el_unit[has_next]
-        last = np.flatnonzero(~has_next)
-        self.last = last
-        self.last_unit = self.el_unit[last]
-        self.u_seqs = counts.astype(float)
+        t_max = int(lens.max()) if n_rows else 0
+        size = chunk if chunk is not None else _chunk_length(t_max)
+        self.size = size
+        # Chunks in (row, k) order: g = row_first[row] + k ...
+        row_chunks = -(-lens // size)
+        row_first = np.cumsum(row_chunks) - row_chunks
+        g_row = np.repeat(np.arange(n_rows), row_chunks)
+        g_k = np.arange(len(g_row)) - row_first[g_row]
+        g_len = np.minimum(size, lens[g_row] - g_k * size)
+        # ... and in working order j: longest first.
+        order = np.argsort(-g_len, kind="stable")
+        inv = np.empty_like(order)
+        inv[order] = np.arange(len(order))
+        j_row, j_k, j_len = g_row[order], g_k[order], g_len[order]
+        self.chunk_unit = row_unit[j_row]
+        self.m_c = len(order) - np.cumsum(np.bincount(j_len, minlength=size + 1))[:size]
+        self.eoff = np.concatenate([[0], np.cumsum(self.m_c)])
+        n_el = int(self.eoff[-1])
+        el_c = np.repeat(np.arange(size), self.m_c)
+        el_j = np.arange(n_el) - self.eoff[:-1][el_c]
+        pos = data.seq_start[seqs][j_row[el_j]] + j_k[el_j] * size + el_c
+        self.obs = data.obs[pos].astype(float)
+        self.el_unit = self.chunk_unit[el_j]
+        self.el_code = 2 * self.el_unit + data.obs[pos]  # (unit, answer) -> emission lookup
+        self.first_el = inv[row_first]  # step 0 of chunk 0 of each row
+        last_j = inv[row_first + row_chunks - 1]
+        self.last_el = self.eoff[j_len[last_j] - 1] + last_j  # each row's last attempt
+        self.first_unit = row_unit
+        # Phase 1 works on the chunks of multi-chunk rows ("linked"), longest first; their
+        # elements per step are gathered through link_el[link_off[c] : link_off[c + 1]].
+        linked = np.flatnonzero(row_chunks[j_row] > 1)  # j ids, already longest first
+        self.n_linked = len(linked)
+        link_pos = np.full(len(order), -1)
+        link_pos[linked] = np.arange(len(linked))
+        self.link_m = len(linked) - np.cumsum(np.bincount(j_len[linked], minlength=size + 1))[:size]
+        self.link_off = np.concatenate([[0], np.cumsum(self.link_m)])
+        l_c = np.repeat(np.arange(size), self.link_m)
+        l_i = np.arange(int(self.link_off[-1])) - self.link_off[:-1][l_c]
+        self.link_el = self.eoff[:-1][l_c] + linked[l_i]
+        self.link_chunk = linked
+        # Phase 2: rows ranked by number of chunks; level k lists chunk k of the rows having one.
+        rank_rows = np.argsort(-row_chunks, kind="stable")
+        k_max = int(row_chunks.max()) if n_rows else 0
+        self.n2 = n_rows - np.cumsum(np.bincount(row_chunks, minlength=k_max + 1))[:k_max]
+        self.off2 = np.concatenate([[0], np.cumsum(self.n2)])
+        lvl = np.repeat(np.arange(k_max), self.n2)
+        rank = np.arange(int(self.off2[-1])) - self.off2[:-1][lvl]
+        self.lvl_chunk = inv[row_first[rank_rows[rank]] + lvl]
+        self.lvl_link = link_pos[self.lvl_chunk]  # -1 for single-chunk rows (never used)
         self.u_len = np.bincount(self.el_unit, minlength=self.n_units).astype(float)
         self.u_correct = np.bincount(self.el_unit, weights=self.obs, minlength=self.n_units)
 
@@ -513,62 +569,162 @@ class _ChainBatch:
         self, params: np.ndarray, *, m_step: bool, max_guess_slip: float = 1.0
     ) -> tuple[np.ndarray, np.ndarray]:
         p = np.clip(params, _EPS, 1.0 - _EPS)
-        row_p = p[self.row_unit]
-        learn, forget = row_p[:, _L], row_p[:, _F]
-        stay = 1.0 - learn - forget
-        el_g = p[self.el_unit, _G]
-        el_s = p[self.el_unit, _S]
-        e_known = np.where(self.obs > 0, 1.0 - el_s, el_s)
-        e_unknown = np.where(self.obs > 0, el_g, 1.0 - el_g)
-        n_el = len(self.obs)
-        pred = np.empty(n_el)  # P(known) before the attempt, given earlier answers
-        filt = np.empty(n_el)  # P(known) after the answer
-        norm = np.empty(n_el)  # P(answer | earlier answers)
-        cur = row_p[:, _P].copy()
-        off, n_t = self.off, self.n_t
-        for t in range(len(n_t)):
-            n = n_t[t]
-            o = off[t]
-            pk = cur[:n]
-            pred[o : o + n] = pk
-            a = pk * e_known[o : o + n]
-            c = a + (1.0 - pk) * e_unknown[o : o + n]
-            norm[o : o + n] = c
-            f = a / c
-            filt[o : o + n] = f
-            cur = f * stay[:n] + learn[:n]
-        ll = np.bincount(self.el_unit, weights=np.log(norm), minlength=self.n_units)
+        learn, forget = p[:, _L][self.chunk_unit], p[:, _F][self.chunk_unit]
+        # P(answer | known) and P(answer | unknown), looked up by (unit, answer).
+        e_known = np.column_stack([p[:, _S], 1.0 - p[:, _S]]).ravel()[self.el_code]
+        e_unknown = np.column_stack([1.0 - p[:, _G], p[:, _G]]).ravel()[self.el_code]
+        mats = self._chunk_products(e_known, e_unknown, learn, forget)
+        start = self._forward_boundaries(mats, p[:, _P][self.first_unit])
+        pred, norm = self._forward(start, e_known, e_unknown, learn, forget)
+        n = self.n_units
+        ll = np.bincount(self.el_unit, weights=np.log(norm), minlength=n)
         if not m_step:
             return ll, params
-        np.clip(pred, 1e-12, 1.0 - 1e-12, out=pred)
-        gamma = filt.copy()  # P(known at t | all answers), filled backwards
-        keep, lose = 1.0 - forget, forget
-        for t in range(len(n_t) - 2, -1, -1):
-            m = n_t[t + 1]
-            o, on = off[t], off[t + 1]
-            gn = gamma[on : on + m]
-            pn = pred[on : on + m]
-            gamma[o : o + m] = filt[o : o + m] * (keep[:m] * gn / pn + lose[:m] * (1.0 - gn) / (1.0 - pn))
-        g_next = gamma[self.nxt_to]
-        p_next = pred[self.nxt_to]
-        f_from = filt[self.nxt_from]
-        u = self.nxt_unit
-        xi_learn = np.bincount(
-            u, weights=(1.0 - f_from) * (g_next / p_next), minlength=self.n_units
-        ) * p[:, _L]
-        xi_forget = np.bincount(
-            u, weights=f_from * ((1.0 - g_next) / (1.0 - p_next)), minlength=self.n_units
-        ) * p[:, _F]
-        known_all = np.bincount(self.el_unit, weights=gamma, minlength=self.n_units)
-        known_last = np.bincount(self.last_unit, weights=gamma[self.last], minlength=self.n_units)
-        known_correct = np.bincount(self.el_unit, weights=gamma * self.obs, minlength=self.n_units)
-        known_first = np.bincount(self.row_unit, weights=gamma[: len(self.row_unit)], minlength=self.n_units)
-        n_trans = self.u_len - self.u_seqs
+        end = self._backward_boundaries(mats)
+        back, to_unknown, to_known = self._backward(end, e_known, e_unknown, learn, forget)
+        known = pred * back
+        gamma = known / (known + (1.0 - pred) * (1.0 - back))  # P(known at t | all answers)
+        known_all = np.bincount(self.el_unit, weights=gamma, minlength=n)
+        known_correct = np.bincount(self.el_unit, weights=gamma * self.obs, minlength=n)
+        known_last = np.bincount(self.first_unit, weights=gamma[self.last_el], minlength=n)
+        known_first = np.bincount(self.first_unit, weights=gamma[self.first_el], minlength=n)
+        forgot = np.bincount(self.el_unit, weights=gamma * to_unknown, minlength=n)
+        learnt = np.bincount(self.el_unit, weights=(1.0 - gamma) * to_known, minlength=n)
         known_trans = known_all - known_last
         new = params.copy()
         new[:, _P] = known_first / self.u_seqs
-        _safe_ratio(new, _L, xi_learn, n_trans - known_trans)
-        _safe_ratio(new, _F, xi_forget, known_trans)
+        _safe_ratio(new, _L, learnt, self.u_len - self.u_seqs - known_trans)
+        _safe_ratio(new, _F, forgot, known_trans)
         _safe_ratio(new, _G, self.u_correct - known_correct, self.u_len - known_all)
         _safe_ratio(new, _S, known_all - known_correct, known_all)
         return ll, _clip_params(new, max_guess_slip)
+
+    def _chunk_products(
+        self, e_known: np.ndarray, e_unknown: np.ndarray, learn: np.ndarray, forget: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Phase 1: P = M_last ... M_first of every linked chunk, rescaled (only its direction
+        matters)."""
+        size = self.n_linked
+        p00, p01, p10, p11 = np.ones(size), np.zeros(size), np.zeros(size), np.ones(size)
+        lrn, fgt = learn[self.link_chunk], forget[self.link_chunk]
+        for c in range(self.size):
+            n = self.link_m[c]
+            if n == 0:
+                break
+            idx = self.link_el[self.link_off[c] : self.link_off[c + 1]]
+            ek, eu = e_known[idx], e_unknown[idx]
+            m00, m01 = (1.0 - fgt[:n]) * ek, lrn[:n] * eu
+            m10, m11 = fgt[:n] * ek, (1.0 - lrn[:n]) * eu
+            a00, a01, a10, a11 = p00[:n], p01[:n], p10[:n], p11[:n]
+            p00[:n], p01[:n], p10[:n], p11[:n] = (
+                m00 * a00 + m01 * a10,
+                m00 * a01 + m01 * a11,
+                m10 * a00 + m11 * a10,
+                m10 * a01 + m11 * a11,
+            )
+            if c % 8 == 7:
+                scale = p00[:n] + p01[:n] + p10[:n] + p11[:n]
+                for arr in (p00, p01, p10, p11):
+                    arr[:n] /= scale
+        return p00, p01, p10, p11
+
+    def _forward_boundaries(
+        self, mats: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], prior: np.ndarray
+    ) -> np.ndarray:
+        """Phase 2, forward: P(known) at the start of every chunk."""
+        p00, p01, p10, p11 = mats
+        start = np.empty(len(self.chunk_unit))
+        start[self.first_el] = prior
+        cur = start[self.lvl_chunk[: self.off2[1]]] if len(self.n2) else start[:0]
+        for k in range(len(self.n2) - 1):
+            n = self.n2[k + 1]
+            s = self.lvl_link[self.off2[k] : self.off2[k] + n]
+            pk = cur[:n]
+            nk = p00[s] * pk + p01[s] * (1.0 - pk)
+            nu = p10[s] * pk + p11[s] * (1.0 - pk)
+            cur = nk / (nk + nu)
+            start[self.lvl_chunk[self.off2[k + 1] : self.off2[k + 1] + n]] = cur
+        return start
+
+    def _forward(
+        self,
+        start: np.ndarray,
+        e_known: np.ndarray,
+        e_unknown: np.ndarray,
+        learn: np.ndarray,
+        forget: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Phase 3, forward: P(known) before each attempt, and P(answer | earlier answers)."""
+        pred = np.empty(len(self.obs))
+        norm = np.empty(len(self.obs))
+        stay = 1.0 - learn - forget
+        cur = start
+        for c in range(self.size):
+            n, o = self.m_c[c], self.eoff[c]
+            pk = cur[:n]
+            pred[o : o + n] = pk
+            a = pk * e_known[o : o + n]
+            z = a + (1.0 - pk) * e_unknown[o : o + n]
+            norm[o : o + n] = z
+            cur = (a / z) * stay[:n] + learn[:n]
+        return pred, norm
+
+    def _backward_boundaries(
+        self, mats: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+    ) -> np.ndarray:
+        """Phase 2, backward: the backward message at the end of every chunk, as the share of
+        its 'known' component (0.5, no information, after a sequence's last attempt)."""
+        p00, p01, p10, p11 = mats
+        end = np.full(len(self.chunk_unit), 0.5)
+        for k in range(len(self.n2) - 1, 0, -1):
+            n = self.n2[k]
+            j_next = self.lvl_chunk[self.off2[k] : self.off2[k] + n]
+            s = self.lvl_link[self.off2[k] : self.off2[k] + n]
+            bk = end[j_next]
+            # Message at the start of chunk k = P^T (message at its end).
+            nk = p00[s] * bk + p10[s] * (1.0 - bk)
+            nu = p01[s] * bk + p11[s] * (1.0 - bk)
+            end[self.lvl_chunk[self.off2[k - 1] : self.off2[k - 1] + n]] = nk / (nk + nu)
+        return end
+
+    def _backward(
+        self,
+        end: np.ndarray,
+        e_known: np.ndarray,
+        e_unknown: np.ndarray,
+        learn: np.ndarray,
+        forget: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Phase 3, backward. Per attempt: the share of 'known' in the backward message
+        P(this and later answers | state now); and, given all answers, P(unknown next | known
+        now) and P(known next | unknown now), the pieces of the expected transition counts
+        (zero after a sequence's last attempt)."""
+        back = np.empty(len(self.obs))
+        to_unknown = np.empty(len(self.obs))
+        to_known = np.empty(len(self.obs))
+        cur = end.copy()
+        for c in range(self.size - 1, -1, -1):
+            n, o = self.m_c[c], self.eoff[c]
+            bk = cur[:n]  # share of 'known' in the message from the next attempt on
+            fgt, lrn = forget[:n], learn[:n]
+            f_next = fgt * (1.0 - bk)
+            l_next = lrn * bk
+            q_known = bk - bk * fgt + f_next  # known now: sum over next states
+            q_unknown = l_next + (1.0 - lrn) - (bk - l_next)  # unknown now
+            to_unknown[o : o + n] = f_next / q_known
+            to_known[o : o + n] = l_next / q_unknown
+            nk = e_known[o : o + n] * q_known
+            b = nk / (nk + e_unknown[o : o + n] * q_unknown)
+            back[o : o + n] = b
+            cur[:n] = b
+        to_unknown[self.last_el] = 0.0
+        to_known[self.last_el] = 0.0
+        return back, to_unknown, to_known
+
+
+def _chunk_length(t_max: int) -> int:
+    """Chunk length: balances phase-3 steps (~3 x size) against phase-2 steps (~2 x chunks),
+    leaning to longer chunks, whose steps work on wider arrays (measured on the benchmark)."""
+    if t_max <= 48:
+        return max(t_max, 1)
+    return int(min(64, max(16, np.ceil(np.sqrt(2.0 * t_max)))))

@@ -9,8 +9,18 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Literal, Protocol, get_args
 
-ErrorKind = Literal["timeout", "rate_limited", "server", "client", "malformed", "connection", "interrupted"]
-RETRYABLE_KINDS: frozenset[str] = frozenset({"timeout", "rate_limited", "server", "connection"})
+ErrorKind = Literal[
+    "timeout",
+    "rate_limited",
+    "server",
+    "client",
+    "malformed",
+    "connection",
+    "interrupted",
+]
+RETRYABLE_KINDS: frozenset[str] = frozenset(
+    {"timeout", "rate_limited", "server", "connection"}
+)
 MESSAGE_ROLES = frozenset({"system", "developer", "user", "assistant"})
 
 
@@ -22,7 +32,9 @@ class ProviderConfig:
     model: str  # pinned model id, e.g. "gpt-4o-mini-2024-07-18"
     base_url: str | None = None
     api_key: str | None = field(default=None, repr=False)
-    params: Mapping[str, Any] = field(default_factory=dict)  # temperature, max_tokens, top_p, seed...
+    params: Mapping[str, Any] = field(
+        default_factory=dict
+    )  # temperature, max_tokens, top_p, seed...
     timeout_s: float = 30.0
     max_retries: int = 2
 
@@ -63,7 +75,9 @@ class Usage:
     tokens_out: int | None = None
     model: str | None = None  # the model that actually answered, e.g. a dated snapshot
     finish_reason: str | None = None  # "stop", "length", "content_filter"...
-    cost_usd: float | None = None  # set by backends that know their cost (local ones: 0.0)
+    cost_usd: float | None = (
+        None  # set by backends that know their cost (local ones: 0.0)
+    )
 
 
 @dataclass
@@ -114,7 +128,9 @@ class Backend(Protocol):
     An optional `async def aclose(self)` releases pooled resources for the running loop.
     """
 
-    def stream(self, config: ProviderConfig, request: TutorRequest, usage: Usage) -> AsyncIterator[str]: ...
+    def stream(
+        self, config: ProviderConfig, request: TutorRequest, usage: Usage
+    ) -> AsyncIterator[str]: ...
 
 
 _BUILTIN_BACKENDS = {"openai": "tutor.providers.openai_backend:OpenAIBackend"}
@@ -127,7 +143,9 @@ def register_backend(name: str, backend: Backend, *, replace: bool = False) -> N
     with _registry_lock:
         existing = _registry.get(name)
         if existing is not None and existing is not backend and not replace:
-            raise ValueError(f"a backend is already registered as {name!r}; pass replace=True to swap it")
+            raise ValueError(
+                f"a backend is already registered as {name!r}; pass replace=True to swap it"
+            )
         _registry[name] = backend
 
 
@@ -145,7 +163,9 @@ def get_backend(name: str) -> Backend:
             backend = getattr(importlib.import_module(module_name), class_name)()
             _registry[name] = backend
     if backend is None:
-        raise ProviderError("client", f"no provider backend registered as {name!r}", retryable=False)
+        raise ProviderError(
+            "client", f"no provider backend registered as {name!r}", retryable=False
+        )
     return backend
 
 

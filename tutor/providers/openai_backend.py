@@ -10,6 +10,7 @@ short-lived loop ends.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import weakref
 from collections.abc import AsyncIterator, Mapping
@@ -29,19 +30,29 @@ UNSENT_KEY = "unused"  # sent to keyless OpenAI-compatible servers (vLLM, Ollama
 def classify(exc: openai.OpenAIError | ValueError) -> ProviderError:
     """Map an SDK exception (or a decoding ValueError) to a ProviderError."""
     if isinstance(exc, openai.APITimeoutError):
-        return ProviderError("timeout", f"timed out: {exc}")
+        return ProviderError("timeout", f"timed out{_cause(exc)}")
     if isinstance(exc, openai.APIConnectionError):
-        return ProviderError("connection", f"connection failed: {exc}")
+        return ProviderError("connection", f"connection failed{_cause(exc)}")
     if isinstance(exc, openai.APIStatusError):
         status = exc.status_code
         headers: Mapping[str, str] | None = getattr(exc.response, "headers", None)
         message = f"HTTP {status}: {exc.message}"
         if status == 429:
-            return ProviderError("rate_limited", message, retry_after=parse_retry_after(headers), status_code=status)
+            return ProviderError(
+                "rate_limited",
+                message,
+                retry_after=parse_retry_after(headers),
+                status_code=status,
+            )
         if status == 408:
             return ProviderError("timeout", message, status_code=status)
         if status >= 500:
-            return ProviderError("server", message, retry_after=parse_retry_after(headers), status_code=status)
+            return ProviderError(
+                "server",
+                message,
+                retry_after=parse_retry_after(headers),
+                status_code=status,
+            )
         return ProviderError("client", message, status_code=status)
     if isinstance(exc, openai.APIResponseValidationError | ValueError):
         return ProviderError("malformed", f"malformed response: {exc}")
@@ -54,9 +65,10 @@ class OpenAIBackend:
     name = "openai"
 
     def __init__(self) -> None:
-        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[str | None, str | None], openai.AsyncOpenAI]] = (
-            weakref.WeakKeyDictionary()
-        )
+        self._clients: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop,
+            dict[tuple[str | None, str | None], openai.AsyncOpenAI],
+        ] = weakref.WeakKeyDictionary()
         self._lock = threading.Lock()
 
     def client_for(self, config: ProviderConfig) -> openai.AsyncOpenAI:
@@ -69,7 +81,12 @@ class OpenAIBackend:
             if client is None:
                 api_key = config.api_key or (UNSENT_KEY if config.base_url else None)
                 try:
-                    client = openai.AsyncOpenAI(base_url=config.base_url, api_key=api_key, max_retries=0, timeout=_timeout(config))
+                    client = openai.AsyncOpenAI(
+                        base_url=config.base_url,
+                        api_key=api_key,
+                        max_retries=0,
+                        timeout=_timeout(config),
+                    )
                 except openai.OpenAIError as exc:
                     raise classify(exc) from exc
                 clients[key] = client
@@ -82,12 +99,16 @@ class OpenAIBackend:
         for client in clients.values():
             await client.close()
 
-    async def stream(self, config: ProviderConfig, request: TutorRequest, usage: Usage) -> AsyncIterator[str]:
+    async def stream(
+        self, config: ProviderConfig, request: TutorRequest, usage: Usage
+    ) -> AsyncIterator[str]:
         client = self.client_for(config)
         extra = {k: v for k, v in config.params.items() if k not in RESERVED_PARAMS}
         kwargs: dict[str, Any] = {
             "model": config.model,
-            "messages": [{"role": m.role, "content": m.content} for m in request.messages],
+            "messages": [
+                {"role": m.role, "content": m.content} for m in request.messages
+            ],
             "timeout": _timeout(config),
             "extra_body": extra or None,
         }
@@ -98,7 +119,9 @@ class OpenAIBackend:
             return
 
         try:
-            stream = await client.chat.completions.create(stream=True, stream_options={"include_usage": True}, **kwargs)
+            stream = await client.chat.completions.create(
+                stream=True, stream_options={"include_usage": True}, **kwargs
+            )
         except (openai.OpenAIError, ValueError) as exc:
             raise classify(exc) from exc
         finished = False
@@ -112,22 +135,29 @@ class OpenAIBackend:
                 if reported is not None:
                     _read_usage(reported, usage)
                 for choice in choices:
-                    if getattr(choice, "index", 0) != 0:
+                    if (getattr(choice, "index", 0) or 0) != 0:
                         continue
                     if getattr(choice, "finish_reason", None):
                         finished = True
                         usage.finish_reason = choice.finish_reason
                     delta = getattr(getattr(choice, "delta", None), "content", None)
+                    if delta is not None and not isinstance(delta, str):
+                        raise ProviderError("malformed", "delta content is not text")
                     if delta:
                         yield delta
         except (openai.OpenAIError, ValueError) as exc:
             raise classify(exc) from exc
         finally:
-            await stream.close()
+            with contextlib.suppress(Exception):  # never mask the real failure
+                await stream.close()
         if not finished:
-            raise ProviderError("connection", "the stream ended before the reply was complete")
+            raise ProviderError(
+                "connection", "the stream ended before the reply was complete"
+            )
 
-    async def _complete(self, client: openai.AsyncOpenAI, kwargs: dict[str, Any], usage: Usage) -> str:
+    async def _complete(
+        self, client: openai.AsyncOpenAI, kwargs: dict[str, Any], usage: Usage
+    ) -> str:
         try:
             completion = await client.chat.completions.create(**kwargs)
         except (openai.OpenAIError, ValueError) as exc:
@@ -145,11 +175,15 @@ class OpenAIBackend:
             _read_usage(completion.usage, usage)
         return content or ""
 
-    async def moderate(self, text: str, config: ProviderConfig, *, model: str) -> tuple[bool, dict[str, bool]]:
+    async def moderate(
+        self, text: str, config: ProviderConfig, *, model: str
+    ) -> tuple[bool, dict[str, bool]]:
         """(flagged, {OpenAI category name: flagged}) for one text."""
         client = self.client_for(config)
         try:
-            response = await client.moderations.create(input=text, model=model, timeout=_timeout(config))
+            response = await client.moderations.create(
+                input=text, model=model, timeout=_timeout(config)
+            )
         except (openai.OpenAIError, ValueError) as exc:
             raise classify(exc) from exc
         results = getattr(response, "results", None)
@@ -158,14 +192,27 @@ class OpenAIBackend:
         result = results[0]
         categories = getattr(result, "categories", None)
         try:
-            by_name = categories.model_dump(by_alias=True) if categories is not None else {}
+            by_name = (
+                categories.model_dump(by_alias=True) if categories is not None else {}
+            )
         except (AttributeError, ValueError) as exc:
-            raise ProviderError("malformed", "moderation categories are not readable") from exc
-        return bool(getattr(result, "flagged", False)), {str(k): bool(v) for k, v in by_name.items()}
+            raise ProviderError(
+                "malformed", "moderation categories are not readable"
+            ) from exc
+        return bool(getattr(result, "flagged", False)), {
+            str(k): bool(v) for k, v in by_name.items()
+        }
+
+
+def _cause(exc: BaseException) -> str:
+    cause = exc.__cause__ or exc.__context__
+    return f": {type(cause).__name__}: {cause}" if cause is not None else ""
 
 
 def _timeout(config: ProviderConfig) -> openai.Timeout:
-    return openai.Timeout(config.timeout_s, connect=min(config.timeout_s, CONNECT_TIMEOUT_S))
+    return openai.Timeout(
+        config.timeout_s, connect=min(config.timeout_s, CONNECT_TIMEOUT_S)
+    )
 
 
 def _read_usage(reported: Any, usage: Usage) -> None:

@@ -34,7 +34,9 @@ class RetryPolicy:
     max_retry_after_s: float = 8.0  # a longer Retry-After ends the retries
     jitter: float = 0.5  # the share of each backoff that is randomised away (0: none)
 
-    def delay_for(self, error: ProviderError, attempt: int, max_retries: int) -> float | None:
+    def delay_for(
+        self, error: ProviderError, attempt: int, max_retries: int
+    ) -> float | None:
         """Seconds to wait before attempt `attempt + 1`, or None to stop and raise `error`."""
         if not error.retryable or attempt > max_retries:
             return None
@@ -42,7 +44,7 @@ class RetryPolicy:
             if error.retry_after > self.max_retry_after_s:
                 return None
             return max(0.0, error.retry_after)
-        delay = min(self.max_delay_s, self.base_delay_s * 2 ** (attempt - 1))
+        delay: float = min(self.max_delay_s, self.base_delay_s * 2.0 ** (attempt - 1))
         return delay * (1.0 - self.jitter * random.random())
 
 
@@ -54,17 +56,30 @@ def current_policy(policy: RetryPolicy | None) -> RetryPolicy:
     return policy if policy is not None else DEFAULT_POLICY
 
 
-async def wait_before_retry(error: ProviderError, attempt: int, max_retries: int, policy: RetryPolicy) -> None:
+async def wait_before_retry(
+    error: ProviderError, attempt: int, max_retries: int, policy: RetryPolicy
+) -> None:
     """Sleep before the next attempt, or re-raise `error` if it should not be retried."""
     delay = policy.delay_for(error, attempt, max_retries)
     if delay is None:
         raise error
-    log.info("provider %s on attempt %d, retrying in %.2fs: %s", error.kind, attempt, delay, error)
+    log.info(
+        "provider %s on attempt %d, retrying in %.2fs: %s",
+        error.kind,
+        attempt,
+        delay,
+        error,
+    )
     if delay:
         await asyncio.sleep(delay)
 
 
-async def with_retries(operation: Callable[[], Awaitable[T]], *, max_retries: int, policy: RetryPolicy | None = None) -> T:
+async def with_retries(
+    operation: Callable[[], Awaitable[T]],
+    *,
+    max_retries: int,
+    policy: RetryPolicy | None = None,
+) -> T:
     """Run a one-shot call (no streaming) with bounded classified retries."""
     policy = current_policy(policy)
     attempt = 0
@@ -76,7 +91,9 @@ async def with_retries(operation: Callable[[], Awaitable[T]], *, max_retries: in
             await wait_before_retry(error, attempt, max_retries, policy)
 
 
-def parse_retry_after(headers: Mapping[str, str] | None, *, now: float | None = None) -> float | None:
+def parse_retry_after(
+    headers: Mapping[str, str] | None, *, now: float | None = None
+) -> float | None:
     """Seconds to wait from `retry-after-ms`, or `retry-after` as seconds or an HTTP date; None if absent."""
     if not headers:
         return None

@@ -1,0 +1,1 @@
+"""The tutor engine: context building, prompts, the offline tutor, output guards, release routing."""

@@ -1,0 +1,38 @@
+"""Server-sent events: the tutor's reply, token by token, from an async view under ASGI."""
+
+import json
+from collections.abc import AsyncIterator
+
+from asgiref.sync import sync_to_async
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+
+from tutor import access, tutoring
+
+
+def _sse(event: str, data: dict) -> str:
+    return f"event: {event}\ndata: {json.dumps(data)}\n\n"
+
+
+async def _events(message_id: int) -> AsyncIterator[str]:
+    yield ": stream open\n\n"
+    async for event in tutoring.reply_events(message_id):
+        yield _sse(event.kind, event.data)
+
+
+async def reply_stream(request: HttpRequest, message_id: int) -> HttpResponse:
+    """GET /api/messages/<id>/stream/: events `delta`, `replace`, `reset`, then `done` or `error`.
+
+    The reply is generated in its own task: if the browser goes away, it is still completed and
+    stored, and reconnecting replays it.
+    """
+    user = await request.auser()
+    if not user.is_authenticated:
+        return HttpResponse(status=401)
+    try:
+        await sync_to_async(access.get_student_message)(user, message_id)
+    except Http404:
+        return HttpResponse(status=404)
+    response = StreamingHttpResponse(_events(message_id), content_type="text/event-stream")
+    response["Cache-Control"] = "no-cache"
+    response["X-Accel-Buffering"] = "no"
+    return response
