@@ -138,7 +138,7 @@ class Problem(models.Model):
         return self.code
 
     def answer_key(self) -> "AnswerKey":
-        from curriculum.checking import answer_key_from_data
+        from curriculum.keys import answer_key_from_data
 
         return answer_key_from_data(self.answer_spec, self.misconceptions)
 

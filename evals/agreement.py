@@ -141,39 +141,45 @@ def record_to_input(record: Mapping[str, Any]) -> GradeInput:
 # ---------------------------------------------------------------- mapping
 
 
-def _guidance(grades: Mapping[str, Grade]) -> str:
-    """Providing_Guidance: a hint, explanation or question that moves the student on.
+def _off_task(grades: Mapping[str, Grade]) -> bool:
+    """Praise only, a bare verdict, or a reply unrelated to the dialogue."""
+    return grades["telling"].label == "none" or grades["mistake_identification"].label == "No"
 
-    Yes when the reply makes the student act (asks or directs) or explains, without giving the
-    answer away; To some extent when it only points at the error or reveals the answer along with
-    an explanation; No for bare praise or bare verdicts.
+
+def _guidance(grades: Mapping[str, Grade]) -> str:
+    """Providing_Guidance: a correct, relevant hint, explanation or question.
+
+    Off-task (praise only, unrelated) -> No; the answer leaked -> To some extent (an explanation,
+    but the work is done); a question or directive (asks / mixed) -> Yes; an explanation that
+    names where the error is -> Yes, otherwise To some extent.
     """
-    telling = grades["telling"].label
-    leak = grades["answer_leak"].label.startswith("leak")
-    location = grades["mistake_location"].label
-    if telling in ("asks", "mixed"):
-        return "To some extent" if leak else "Yes"
-    if telling == "tells":
-        return "To some extent" if leak or location != "Yes" else "Yes"
-    return "No"
+    if _off_task(grades):
+        return "No"
+    if grades["answer_leak"].label.startswith("leak"):
+        return "To some extent"
+    if grades["telling"].label in ("asks", "mixed"):
+        return "Yes"
+    return "Yes" if grades["mistake_location"].label == "Yes" else "To some extent"
 
 
 def _actionability(grades: Mapping[str, Grade]) -> str:
     """Actionability: is it clear what the student should do next?
 
-    asks (a question or a directive to the student) -> Yes; mixed -> To some extent when the
-    answer leaked, else Yes; tells (explains without a next step) -> To some extent when it points
-    at the error, else No; none (praise, verdict only) -> No.
+    The answer leaked (nothing left to do) or off-task -> No; a question or a directive to the
+    student (asks / mixed) -> Yes; an explanation without a next step (tells) -> To some extent.
     """
-    telling = grades["telling"].label
-    leak = grades["answer_leak"].label.startswith("leak")
-    if telling == "asks":
+    if grades["answer_leak"].label.startswith("leak") or _off_task(grades):
+        return "No"
+    if grades["telling"].label in ("asks", "mixed"):
         return "Yes"
-    if telling == "mixed":
-        return "To some extent" if leak else "Yes"
-    if telling == "tells":
-        return "To some extent" if grades["mistake_location"].label == "Yes" and not leak else "No"
-    return "No"
+    return "To some extent"
+
+
+def _location(grades: Mapping[str, Grade]) -> str:
+    """Mistake_Location. MRBench annotators credit a location whenever the reply points at the
+    operation or the numbers involved, so our "To some extent" (one of the two) maps to Yes."""
+    label = grades["mistake_location"].label
+    return "Yes" if label in ("Yes", "To some extent") else label
 
 
 def labels_from_grades(grades: Mapping[str, Grade]) -> dict[str, str]:
@@ -183,7 +189,7 @@ def labels_from_grades(grades: Mapping[str, Grade]) -> dict[str, str]:
     natural = grades["naturalness"].passed
     return {
         "Mistake_Identification": grades["mistake_identification"].label,
-        "Mistake_Location": grades["mistake_location"].label,
+        "Mistake_Location": _location(grades),
         "Revealing_of_the_Answer": revealing,
         "Providing_Guidance": _guidance(grades),
         "Actionability": _actionability(grades),
@@ -358,3 +364,51 @@ def _grade_json(grade: Grade) -> dict[str, Any]:
         "label": grade.label,
         "detail": grade.detail,
     }
+
+
+# ---------------------------------------------------------------- learned grader (optional)
+
+LEARNED_DIMENSIONS = ("Mistake_Identification", "Mistake_Location", "Revealing_of_the_Answer", "Providing_Guidance", "Actionability", "Tutor_Tone")
+
+
+def learned_agreement(
+    records: Sequence[Mapping[str, Any]],
+    dimensions: Sequence[str] = LEARNED_DIMENSIONS,
+    *,
+    n_splits: int = 5,
+    leak_target_recall: float | None = 0.95,
+) -> dict[str, dict[str, float | int]]:
+    """Cross-validated agreement of the learned grader (GroupKFold by conversation_id).
+
+    One multi-class model per dimension; with ``leak_target_recall`` also a binary leak model
+    whose threshold is tuned on inner folds to reach that recall, reported as
+    ``Revealing_of_the_Answer@recall``.
+    """
+    from evals.graders import learned
+
+    records = list(records)
+    out: dict[str, dict[str, float | int]] = {}
+    for dimension in dimensions:
+        preds = learned.cross_validate(records, dimension, to_input=record_to_input, n_splits=n_splits)
+        pairs = [(r["labels"][dimension], p) for r, p in zip(records, preds, strict=True) if p is not None]
+        y_true, y_pred = zip(*pairs, strict=True)
+        out[dimension] = dimension_scores(dimension, y_true, y_pred)
+    if leak_target_recall is not None and "Revealing_of_the_Answer" in dimensions:
+        dimension = "Revealing_of_the_Answer"
+        preds = learned.cross_validate(
+            records, dimension, to_input=record_to_input, n_splits=n_splits, binary=True, target_recall=leak_target_recall
+        )
+        pairs = [
+            (r["labels"][dimension], REVEALED_CORRECT if p == "Yes" else "No")
+            for r, p in zip(records, preds, strict=True)
+            if p is not None
+        ]
+        y_true, y_pred = zip(*pairs, strict=True)
+        out[f"{dimension}@recall{leak_target_recall:g}"] = dimension_scores(dimension, y_true, y_pred)
+    return out
+
+
+def main_learned(path: str | Path, as_json: bool = False, n_splits: int = 5) -> str:
+    """Cross-validated figures of the learned grader trained at run time on ``path``."""
+    scores = learned_agreement(load_records(path), n_splits=n_splits)
+    return json.dumps(scores, sort_keys=True) if as_json else format_table(scores)

@@ -52,11 +52,16 @@ def seed_people() -> tuple[Classroom, Logins]:
     return classroom, logins
 
 
-DEMO_STEPS: list[Callable[[Classroom, Callable[[str], None]], None]] = []
+def demo_steps() -> list[Callable[[Classroom, Callable[[str], None]], object]]:
+    """Later steps, in order: content first, then history that refers to it."""
+    from curriculum.demo import seed_curriculum
+    from tutor.mastery.demo import seed_history
+
+    return [seed_curriculum, seed_history]
 
 
 def seed_demo(log: Callable[[str], None] = print) -> Logins:
     classroom, logins = seed_people()
-    for step in DEMO_STEPS:
+    for step in demo_steps():
         step(classroom, log)
     return logins

@@ -125,7 +125,8 @@ class Policy:
             "bootstrap_resamples": self.bootstrap_resamples,
             "lower_is_better": sorted(self.lower_is_better),
             "primary": [
-                {"metric": p.metric, "rule": p.rule, "margin": p.margin} for p in self.primary
+                {"metric": p.metric, "rule": p.rule, "margin": p.margin}
+                for p in self.primary
             ],
             "slices": None
             if self.slices is None
@@ -192,17 +193,32 @@ def parse_policy(data: Any, *, source: str | None = None) -> Policy:
     suite = v.string(data, "suite", "suite")
     baseline = v.string(data, "baseline", "baseline")
     repeats = v.integer(data, "repeats", "repeats", minimum=1)
-    max_error_rate = v.number(data, "max_error_rate", "max_error_rate", low=0, high=1, high_open=True)
+    max_error_rate = v.number(
+        data, "max_error_rate", "max_error_rate", low=0, high=1, high_open=True
+    )
     confidence = v.number(
-        data, "confidence", "confidence", low=0.5, high=1, low_open=True, high_open=True,
+        data,
+        "confidence",
+        "confidence",
+        low=0.5,
+        high=1,
+        low_open=True,
+        high_open=True,
         default=DEFAULT_CONFIDENCE,
     )
     resamples = v.integer(
-        data, "bootstrap_resamples", "bootstrap_resamples", minimum=1000,
+        data,
+        "bootstrap_resamples",
+        "bootstrap_resamples",
+        minimum=1000,
         default=DEFAULT_BOOTSTRAP_RESAMPLES,
     )
     lower_is_better = v.string_list(
-        data, "lower_is_better", "lower_is_better", default=DEFAULT_LOWER_IS_BETTER, allow_empty=True
+        data,
+        "lower_is_better",
+        "lower_is_better",
+        default=DEFAULT_LOWER_IS_BETTER,
+        allow_empty=True,
     )
     primary = _parse_primary(v, data)
     slices = _parse_slices(v, data)
@@ -228,8 +244,18 @@ def parse_policy(data: Any, *, source: str | None = None) -> Policy:
 
 
 _TOP_KEYS = (
-    "policy", "suite", "baseline", "repeats", "max_error_rate", "confidence",
-    "bootstrap_resamples", "lower_is_better", "primary", "slices", "hard_rules", "efficiency",
+    "policy",
+    "suite",
+    "baseline",
+    "repeats",
+    "max_error_rate",
+    "confidence",
+    "bootstrap_resamples",
+    "lower_is_better",
+    "primary",
+    "slices",
+    "hard_rules",
+    "efficiency",
 )
 _PRIMARY_KEYS = ("metric", "rule", "margin")
 _SLICE_KEYS = ("by", "margin", "multiplicity", "min_cases", "alpha")
@@ -252,7 +278,9 @@ def _parse_primary(v: _Validator, data: Mapping[str, Any]) -> tuple[PrimaryRule,
         rule = v.string(item, "rule", f"{path}.rule")
         if rule and rule != "non_inferiority":
             v.error(f"{path}.rule", f"must be 'non_inferiority', got {rule!r}")
-        margin = v.number(item, "margin", f"{path}.margin", low=0, high=1, high_open=True)
+        margin = v.number(
+            item, "margin", f"{path}.margin", low=0, high=1, high_open=True
+        )
         if metric in seen:
             v.error(f"{path}.metric", f"{metric!r} is listed twice")
         seen.add(metric)
@@ -275,15 +303,28 @@ def _parse_slices(v: _Validator, data: Mapping[str, Any]) -> SliceSpec | None:
         v.error("slices.multiplicity", f"must be 'holm', got {multiplicity!r}")
     min_cases = v.integer(item, "min_cases", "slices.min_cases", minimum=2)
     alpha = v.number(
-        item, "alpha", "slices.alpha", low=0, high=0.5, low_open=True, default=DEFAULT_SLICE_ALPHA
+        item,
+        "alpha",
+        "slices.alpha",
+        low=0,
+        high=0.5,
+        low_open=True,
+        default=DEFAULT_SLICE_ALPHA,
     )
     return SliceSpec(
-        by=tuple(by or ()), margin=margin, min_cases=min_cases, multiplicity="holm", alpha=alpha
+        by=tuple(by or ()),
+        margin=margin,
+        min_cases=min_cases,
+        multiplicity="holm",
+        alpha=alpha,
     )
 
 
 def _parse_hard_rules(
-    v: _Validator, data: Mapping[str, Any], repeats: int, lower_is_better: tuple[str, ...] | list[str]
+    v: _Validator,
+    data: Mapping[str, Any],
+    repeats: int,
+    lower_is_better: tuple[str, ...] | list[str],
 ) -> tuple[HardRule, ...]:
     if data.get("hard_rules") is None:
         return ()
@@ -295,7 +336,10 @@ def _parse_hard_rules(
         if not kind:
             continue
         if kind not in _HARD_RULE_KEYS:
-            v.error(f"{path}.rule", f"unknown rule {kind!r} (expected one of {', '.join(_HARD_RULE_KEYS)})")
+            v.error(
+                f"{path}.rule",
+                f"unknown rule {kind!r} (expected one of {', '.join(_HARD_RULE_KEYS)})",
+            )
             continue
         v.no_unknown_keys(item, path, _HARD_RULE_KEYS[kind])
         if kind == "rate_upper_ci_at_most":
@@ -310,8 +354,14 @@ def _parse_hard_rules(
                     metric=metric,
                     value=v.number(item, "value", f"{path}.value", low=0, high=1),
                     confidence=v.number(
-                        item, "confidence", f"{path}.confidence", low=0.5, high=1,
-                        low_open=True, high_open=True, default=DEFAULT_CONFIDENCE,
+                        item,
+                        "confidence",
+                        f"{path}.confidence",
+                        low=0.5,
+                        high=1,
+                        low_open=True,
+                        high_open=True,
+                        default=DEFAULT_CONFIDENCE,
                     ),
                 )
             )
@@ -325,7 +375,9 @@ def _parse_hard_rules(
         else:
             k = v.integer(item, "k", f"{path}.k", minimum=1)
             if repeats and k and k > repeats:
-                v.error(f"{path}.k", f"is {k} but the policy runs only {repeats} repeats")
+                v.error(
+                    f"{path}.k", f"is {k} but the policy runs only {repeats} repeats"
+                )
             rules.append(
                 PassKRule(
                     tags=tuple(v.string_list(item, "tags", f"{path}.tags") or ()),
@@ -338,9 +390,16 @@ def _parse_hard_rules(
 
 
 def _threshold(v: _Validator, item: Mapping[str, Any], path: str) -> float:
-    return v.number(
-        item, "threshold", f"{path}.threshold", low=0, high=1, low_open=True,
-        default=DEFAULT_PASS_THRESHOLD,
+    return float(
+        v.number(
+            item,
+            "threshold",
+            f"{path}.threshold",
+            low=0,
+            high=1,
+            low_open=True,
+            default=DEFAULT_PASS_THRESHOLD,
+        )
     )
 
 
@@ -353,7 +412,9 @@ def _parse_efficiency(v: _Validator, data: Mapping[str, Any]) -> Efficiency | No
         return None
     v.no_unknown_keys(item, "efficiency", _EFFICIENCY_KEYS)
     values = {
-        key: v.number(item, key, f"efficiency.{key}", low=0, low_open=True, default=None)
+        key: v.number(
+            item, key, f"efficiency.{key}", low=0, low_open=True, default=None
+        )
         for key in _EFFICIENCY_KEYS
     }
     return Efficiency(**values)
@@ -379,7 +440,9 @@ class _Validator:
     def error(self, path: str, message: str) -> None:
         self.errors.append(f"{path}: {message}")
 
-    def no_unknown_keys(self, item: Mapping[str, Any], path: str, allowed: tuple[str, ...]) -> None:
+    def no_unknown_keys(
+        self, item: Mapping[str, Any], path: str, allowed: tuple[str, ...]
+    ) -> None:
         for key in item:
             if key not in allowed:
                 where = f"{path}.{key}" if path else str(key)
@@ -392,7 +455,9 @@ class _Validator:
             self.error(path, "is required")
         return _REQUIRED if default is _REQUIRED else default
 
-    def string(self, item: Mapping[str, Any], key: str, path: str, default: Any = _REQUIRED) -> Any:
+    def string(
+        self, item: Mapping[str, Any], key: str, path: str, default: Any = _REQUIRED
+    ) -> Any:
         value = self._get(item, key, path, default)
         if value is _REQUIRED:
             return ""
@@ -402,7 +467,13 @@ class _Validator:
         return value
 
     def integer(
-        self, item: Mapping[str, Any], key: str, path: str, *, minimum: int, default: Any = _REQUIRED
+        self,
+        item: Mapping[str, Any],
+        key: str,
+        path: str,
+        *,
+        minimum: int,
+        default: Any = _REQUIRED,
     ) -> Any:
         value = self._get(item, key, path, default)
         if value is _REQUIRED:
@@ -431,7 +502,11 @@ class _Validator:
             return 0.0
         if value is default:
             return value
-        ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+        ok = (
+            isinstance(value, int | float)
+            and not isinstance(value, bool)
+            and math.isfinite(value)
+        )
         if ok and low is not None:
             ok = value > low if low_open else value >= low
         if ok and high is not None:
@@ -439,7 +514,9 @@ class _Validator:
         if not ok:
             lo = "" if low is None else f"{'(' if low_open else '['}{low}"
             hi = "inf)" if high is None else f"{high}{')' if high_open else ']'}"
-            self.error(path, f"must be a number in {lo or '(-inf'}, {hi}, got {value!r}")
+            self.error(
+                path, f"must be a number in {lo or '(-inf'}, {hi}, got {value!r}"
+            )
             return 0.0
         return float(value)
 
@@ -457,7 +534,9 @@ class _Validator:
             return []
         if value is default:
             return list(value) if value is not None else None
-        if not isinstance(value, list) or not all(isinstance(x, str) and x.strip() for x in value):
+        if not isinstance(value, list) or not all(
+            isinstance(x, str) and x.strip() for x in value
+        ):
             self.error(path, f"must be a list of non-empty strings, got {value!r}")
             return []
         if not value and not allow_empty:

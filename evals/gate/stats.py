@@ -90,7 +90,9 @@ def paired_bootstrap_ci(
     chunk = max(1, _BOOTSTRAP_CHUNK_CELLS // n)
     for start in range(0, n_resamples, chunk):
         stop = min(start + chunk, n_resamples)
-        idx = rng.integers(0, n, size=(stop - start, n), dtype=np.int32 if n < 2**31 else np.int64)
+        idx = rng.integers(
+            0, n, size=(stop - start, n), dtype=np.int32 if n < 2**31 else np.int64
+        )
         means[start:stop] = d[idx].mean(axis=1)
     tail = (1 - confidence) / 2
     low, high = np.quantile(means, [tail, 1 - tail])
@@ -149,7 +151,9 @@ def _sd_from(sd_of_diffs: float | None, discordant_share: float | None) -> float
         raise ValueError("give exactly one of sd_of_diffs or discordant_share")
     if discordant_share is not None:
         if not 0 <= discordant_share <= 1:
-            raise ValueError(f"discordant_share must be in [0, 1], got {discordant_share}")
+            raise ValueError(
+                f"discordant_share must be in [0, 1], got {discordant_share}"
+            )
         # For a binary metric d_i is -1, 0 or +1 and Var(d) = p_disc - (p_c - p_b)^2 <= p_disc;
         # at no difference (the planning case) the standard deviation is sqrt(p_disc).
         return math.sqrt(discordant_share)

@@ -111,7 +111,9 @@ class PrimaryResult:
     ties: int
     losses: int
     binary: bool
-    mcnemar_b: int | None  # baseline passed, candidate failed (cases, by majority of repeats)
+    mcnemar_b: (
+        int | None
+    )  # baseline passed, candidate failed (cases, by majority of repeats)
     mcnemar_c: int | None  # baseline failed, candidate passed
     mcnemar_p: float | None
     sd_of_diffs: float
@@ -210,7 +212,7 @@ class GateReport:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready data; non-finite floats (an unbounded CI) become None."""
-        data = _jsonable(dataclasses.asdict(self))
+        data: dict[str, Any] = _jsonable(dataclasses.asdict(self))
         data["exit_code"] = self.exit_code
         return data
 
@@ -236,13 +238,17 @@ def _jsonable(value: Any) -> Any:
 class _Case:
     case_id: str
     tags: Mapping[str, Any]
-    rows: dict[str, list[ResultRow]] = field(default_factory=lambda: {a: [] for a in ARMS})
+    rows: dict[str, list[ResultRow]] = field(
+        default_factory=lambda: {a: [] for a in ARMS}
+    )
 
     def answered(self, arm: str) -> list[ResultRow]:
         return [r for r in self.rows[arm] if r.error is None]
 
     def values(self, arm: str, metric: str) -> list[float]:
-        return [float(r.metrics[metric]) for r in self.answered(arm) if metric in r.metrics]
+        return [
+            float(r.metrics[metric]) for r in self.answered(arm) if metric in r.metrics
+        ]
 
     def is_paired(self) -> bool:
         return all(self.answered(arm) for arm in ARMS)
@@ -280,7 +286,9 @@ def _group_rows(rows: Iterable[ResultRow], findings: _Findings) -> dict[str, _Ca
     bad_values: list[str] = []
     for row in rows:
         if row.arm not in ARMS:
-            raise ValueError(f"row for case {row.case_id!r}: arm must be one of {ARMS}, got {row.arm!r}")
+            raise ValueError(
+                f"row for case {row.case_id!r}: arm must be one of {ARMS}, got {row.arm!r}"
+            )
         key = (row.case_id, row.arm, row.repeat)
         if key in seen:
             duplicates.append(f"{row.case_id}/{row.arm}/{row.repeat}")
@@ -289,7 +297,9 @@ def _group_rows(rows: Iterable[ResultRow], findings: _Findings) -> dict[str, _Ca
         if row.error is None:
             for metric, value in row.metrics.items():
                 if not _is_unit_number(value):
-                    bad_values.append(f"{metric}={value!r} on {row.case_id}/{row.arm}/{row.repeat}")
+                    bad_values.append(
+                        f"{metric}={value!r} on {row.case_id}/{row.arm}/{row.repeat}"
+                    )
         case = cases.setdefault(row.case_id, _Case(row.case_id, row.tags))
         case.rows[row.arm].append(row)
     if duplicates:
@@ -306,7 +316,7 @@ def _group_rows(rows: Iterable[ResultRow], findings: _Findings) -> dict[str, _Ca
 def _is_unit_number(value: Any) -> bool:
     if isinstance(value, bool) or not isinstance(value, int | float | np.number):
         return False
-    return math.isfinite(value) and 0 <= value <= 1
+    return bool(math.isfinite(value) and 0 <= value <= 1)
 
 
 def _preview(items: Sequence[str], limit: int = 10) -> str:
@@ -329,8 +339,12 @@ def _fmt(x: float) -> str:
 # ------------------------------------------------------------------------------ the gate
 
 
-def evaluate_gate(policy: Policy, rows: Iterable[ResultRow], *, seed: int = 0) -> GateReport:
+def evaluate_gate(
+    policy: Policy, rows: Iterable[ResultRow], *, seed: int = 0
+) -> GateReport:
     """Judge a candidate against the baseline under ``policy``; see docs/eval-gate.md."""
+    if seed < 0:
+        raise ValueError(f"seed must be >= 0, got {seed}")
     findings = _Findings()
     cases = _group_rows(rows, findings)
     report = GateReport(
@@ -354,7 +368,9 @@ def evaluate_gate(policy: Policy, rows: Iterable[ResultRow], *, seed: int = 0) -
             for rule in policy.primary
         ]
         report.slices = _slices(policy, cases, seed, findings)
-        report.hard_rules = [_hard_rule(policy, rule, cases, findings) for rule in policy.hard_rules]
+        report.hard_rules = [
+            _hard_rule(policy, rule, cases, findings) for rule in policy.hard_rules
+        ]
         report.efficiency = _efficiency(policy, cases, findings)
         report.flaky_cases = _flaky(policy, cases)
         report.cases = _case_table(policy, cases)
@@ -374,29 +390,46 @@ def _error_budget(
     out = []
     for arm in ARMS:
         present = sum(len(c.rows[arm]) for c in cases.values())
-        errored = sum(1 for c in cases.values() for r in c.rows[arm] if r.error is not None)
+        errored = sum(
+            1 for c in cases.values() for r in c.rows[arm] if r.error is not None
+        )
         expected = len(cases) * policy.repeats
-        missing = max(0, expected - present)
-        rate = (errored + missing) / max(expected, present)
+        missing = sum(max(0, policy.repeats - len(c.rows[arm])) for c in cases.values())
+        calls = present + missing
+        rate = (errored + missing) / calls
         status = "invalid" if rate > policy.max_error_rate else "pass"
         if status == "invalid":
             findings.invalid.append(
                 f"{arm} error rate {rate:.1%} ({errored} errored, {missing} missing of "
-                f"{max(expected, present)} calls) exceeds max_error_rate {policy.max_error_rate:.1%}"
+                f"{calls} calls) exceeds max_error_rate {policy.max_error_rate:.1%}"
             )
-        out.append(ArmErrors(arm, expected, present - errored, errored, missing, rate,
-                             policy.max_error_rate, status))
+        out.append(
+            ArmErrors(
+                arm,
+                expected,
+                present - errored,
+                errored,
+                missing,
+                rate,
+                policy.max_error_rate,
+                status,
+            )
+        )
     return out
 
 
-def _check_metrics_present(policy: Policy, cases: Mapping[str, _Case], findings: _Findings) -> None:
+def _check_metrics_present(
+    policy: Policy, cases: Mapping[str, _Case], findings: _Findings
+) -> None:
     needed = [p.metric for p in policy.primary] + [
         r.metric for r in policy.hard_rules if r.metric is not None
     ]
     for metric in dict.fromkeys(needed):
         for arm in ARMS:
             if not any(c.values(arm, metric) for c in cases.values()):
-                findings.invalid.append(f"metric {metric!r} is missing from every {arm} result")
+                findings.invalid.append(
+                    f"metric {metric!r} is missing from every {arm} result"
+                )
 
 
 def _paired_diffs(
@@ -450,7 +483,9 @@ def _primary(
     conf = f"{policy.confidence:.0%} CI"
     if n == 0:
         status = "inconclusive"
-        findings.invalid.append(f"primary metric {metric!r}: no case was answered by both arms")
+        findings.invalid.append(
+            f"primary metric {metric!r}: no case was answered by both arms"
+        )
     elif ci.low >= -margin:
         status = "pass"
     elif ci.high < -margin:
@@ -480,13 +515,13 @@ def _primary(
         c = int((~base_pass & cand_pass).sum())
         p = stats.mcnemar_exact(b, c)
     sd, mde, resolution = _spread(diffs, policy.confidence)
-    raw = (lambda arr: float(np.mean(1.0 - arr))) if lower else (lambda arr: float(np.mean(arr)))
     return PrimaryResult(
         metric=metric,
         lower_is_better=lower,
         n_cases=n,
-        baseline_mean=raw(base) if n else math.nan,
-        candidate_mean=raw(cand) if n else math.nan,
+        # raw means on the metric's own scale (the score of a mean is the mean of the scores)
+        baseline_mean=_score(float(base.mean()), lower) if n else math.nan,
+        candidate_mean=_score(float(cand.mean()), lower) if n else math.nan,
         diff=ci.mean,
         ci_low=ci.low,
         ci_high=ci.high,
@@ -525,7 +560,11 @@ def _has_tag(tags: Mapping[str, Any], tag: str) -> bool:
         return wanted in _tag_values(tags, key)
     if tag in tags:
         value = tags[tag]
-        return bool(value) if not isinstance(value, str) else value.strip().lower() not in _FALSY_TAG
+        return (
+            bool(value)
+            if not isinstance(value, str)
+            else value.strip().lower() not in _FALSY_TAG
+        )
     return any(tag in _tag_values(tags, key) for key in tags)
 
 
@@ -553,9 +592,13 @@ def _slices(
                     f"({rule.metric})"
                 )
             for value, group in sorted(groups.items()):
-                results.append(_one_slice(policy, rule.metric, key, value, np.asarray(group), seed))
+                results.append(
+                    _one_slice(policy, rule.metric, key, value, np.asarray(group), seed)
+                )
     tested = [s for s in results if s.status != "underpowered"]
-    holm = stats.holm([s.p_value for s in tested if s.p_value is not None], alpha=spec.alpha)
+    holm = stats.holm(
+        [s.p_value for s in tested if s.p_value is not None], alpha=spec.alpha
+    )
     for s, p_adj, reject in zip(tested, holm.adjusted, holm.reject, strict=True):
         s.p_holm = p_adj
         if reject:
@@ -599,7 +642,9 @@ def _one_slice(
         ci_low=ci.low,
         ci_high=ci.high,
         margin=spec.margin,
-        p_value=None if underpowered else stats.non_inferiority_test(diffs, spec.margin).p_inferior,
+        p_value=None
+        if underpowered
+        else stats.non_inferiority_test(diffs, spec.margin).p_inferior,
         p_holm=None,
         status="underpowered" if underpowered else "inconclusive",
         mde=mde,
@@ -628,18 +673,32 @@ def _rate_upper(
     # one Bernoulli draw; a [0, 1] mean has no more variance than that, so the bound is
     # conservative for repeats and exact when every case ran once.
     rates = {
-        cid: float(np.mean(v)) for cid, c in cases.items() if (v := c.values("candidate", rule.metric))
+        cid: float(np.mean(v))
+        for cid, c in cases.items()
+        if (v := c.values("candidate", rule.metric))
     }
     label = f"{rule.metric} rate upper {rule.confidence:.0%} bound <= {rule.value:g}"
     n = len(rates)
     if n == 0:
-        findings.inconclusive.append(f"hard rule {label}: no candidate answer was graded")
-        return HardRuleResult(rule.rule, label, rule.metric, None, rule.value, "inconclusive", [],
-                              "no graded candidate answers")
+        findings.inconclusive.append(
+            f"hard rule {label}: no candidate answer was graded"
+        )
+        return HardRuleResult(
+            rule.rule,
+            label,
+            rule.metric,
+            None,
+            rule.value,
+            "inconclusive",
+            [],
+            "no graded candidate answers",
+        )
     events = sum(rates.values())
     observed = events / n
     upper = stats.clopper_pearson_upper(events, n, confidence=rule.confidence)
-    offenders = [cid for cid, r in sorted(rates.items(), key=lambda kv: (-kv[1], kv[0])) if r > 0]
+    offenders = [
+        cid for cid, r in sorted(rates.items(), key=lambda kv: (-kv[1], kv[0])) if r > 0
+    ]
     detail = (
         f"candidate {rule.metric} rate {observed:.2%} over {n} cases, "
         f"upper {rule.confidence:.0%} bound {upper:.2%}, limit {rule.value:.2%}"
@@ -653,17 +712,30 @@ def _rate_upper(
         )
     else:
         status = "inconclusive"
-        zero_needed = math.ceil(math.log(1 - rule.confidence) / math.log(1 - rule.value)) if rule.value > 0 else None
-        need = f" (with no failures it takes >= {zero_needed} cases)" if zero_needed else ""
+        zero_needed = (
+            math.ceil(math.log(1 - rule.confidence) / math.log(1 - rule.value))
+            if rule.value > 0
+            else None
+        )
+        need = (
+            f" (with no failures it takes >= {zero_needed} cases)"
+            if zero_needed
+            else ""
+        )
         findings.inconclusive.append(
             f"hard rule {rule.metric}: {detail}; too few cases to show the rate is within the "
             f"limit{need}"
         )
-    return HardRuleResult(rule.rule, label, rule.metric, observed, upper, status, offenders, detail)
+    return HardRuleResult(
+        rule.rule, label, rule.metric, observed, upper, status, offenders, detail
+    )
 
 
 def _no_new_failures(
-    policy: Policy, rule: NoNewFailuresRule, cases: Mapping[str, _Case], findings: _Findings
+    policy: Policy,
+    rule: NoNewFailuresRule,
+    cases: Mapping[str, _Case],
+    findings: _Findings,
 ) -> HardRuleResult:
     lower = policy.is_lower_better(rule.metric)
 
@@ -686,8 +758,12 @@ def _no_new_failures(
     detail = f"{len(new)} new candidate failures, {old} cases failing on both arms"
     status = "fail" if new else "pass"
     if new:
-        findings.fail.append(f"hard rule {rule.metric}: new failures on cases {_preview(new)}")
-    return HardRuleResult(rule.rule, label, rule.metric, float(len(new)), 0.0, status, new, detail)
+        findings.fail.append(
+            f"hard rule {rule.metric}: new failures on cases {_preview(new)}"
+        )
+    return HardRuleResult(
+        rule.rule, label, rule.metric, float(len(new)), 0.0, status, new, detail
+    )
 
 
 def _pass_k(
@@ -701,21 +777,31 @@ def _pass_k(
     failed: list[str] = []
     unverified: list[str] = []
     for case in tagged:
-        outcomes = [_score(v, lower) >= rule.threshold for v in case.values("candidate", metric)]
+        outcomes = [
+            _score(v, lower) >= rule.threshold for v in case.values("candidate", metric)
+        ]
         if not all(outcomes):
             failed.append(case.case_id)
         elif not stats.pass_k(outcomes, rule.k):
             unverified.append(case.case_id)
     if not tagged:
-        findings.notes.append(f"no case is tagged {tags}; the pass^{rule.k} rule checked nothing")
+        findings.notes.append(
+            f"no case is tagged {tags}; the pass^{rule.k} rule checked nothing"
+        )
     passed = len(tagged) - len(failed) - len(unverified)
     detail = (
         f"{passed} of {len(tagged)} tagged cases passed all of >= {rule.k} candidate repeats"
-        + (f"; {len(unverified)} had fewer than {rule.k} answered repeats" if unverified else "")
+        + (
+            f"; {len(unverified)} had fewer than {rule.k} answered repeats"
+            if unverified
+            else ""
+        )
     )
     if failed:
         status = "fail"
-        findings.fail.append(f"hard rule pass^{rule.k} ({tags}): cases failed {_preview(failed)}")
+        findings.fail.append(
+            f"hard rule pass^{rule.k} ({tags}): cases failed {_preview(failed)}"
+        )
     elif unverified:
         status = "inconclusive"
         findings.inconclusive.append(
@@ -725,8 +811,9 @@ def _pass_k(
     else:
         status = "pass"
     observed = passed / len(tagged) if tagged else None
-    return HardRuleResult(rule.rule, label, metric, observed, 1.0, status,
-                          failed + unverified, detail)
+    return HardRuleResult(
+        rule.rule, label, metric, observed, 1.0, status, failed + unverified, detail
+    )
 
 
 def _efficiency(
@@ -739,8 +826,12 @@ def _efficiency(
     checks = []
     for name, limit, field_name, summary in (
         ("cost_per_turn_ratio", limits.cost_per_turn_ratio_max, "cost_usd", np.mean),
-        ("p95_latency_ratio", limits.p95_latency_ratio_max, "latency_ms",
-         lambda a: np.percentile(a, 95)),
+        (
+            "p95_latency_ratio",
+            limits.p95_latency_ratio_max,
+            "latency_ms",
+            lambda a: np.percentile(a, 95),
+        ),
     ):
         if limit is None:
             continue
@@ -764,7 +855,9 @@ def _efficiency(
         ratio = cand / base if base > 0 else (1.0 if cand == 0 else math.inf)
         status = "fail" if ratio > limit else "pass"
         if status == "fail":
-            findings.fail.append(f"efficiency {name} {ratio:.2f} exceeds the limit {limit:g}")
+            findings.fail.append(
+                f"efficiency {name} {ratio:.2f} exceeds the limit {limit:g}"
+            )
         checks.append(EfficiencyCheck(name, base, cand, ratio, limit, status))
     return checks
 
@@ -794,7 +887,10 @@ def _case_table(policy: Policy, cases: Mapping[str, _Case]) -> list[CaseRow]:
         diffs = []
         for rule in policy.primary:
             lower = policy.is_lower_better(rule.metric)
-            b, c = case.values("baseline", rule.metric), case.values("candidate", rule.metric)
+            b, c = (
+                case.values("baseline", rule.metric),
+                case.values("candidate", rule.metric),
+            )
             bm = float(np.mean(b)) if b else None
             cm = float(np.mean(c)) if c else None
             d = None

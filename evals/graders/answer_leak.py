@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import Any
 
@@ -156,14 +156,23 @@ def _intermediate_units(solution: str, value: Fraction) -> set[str]:
     return units
 
 
+_OPERAND_BEFORE = re.compile(
+    r"(?:\b(?:multiply|multiplied|multiplying|divide|divided|dividing|times|add|added|adding|subtract|subtracted|subtracting)\b[^.,;=]{0,25}\b(?:by|from|to)"
+    r"|(?:%|percent|half|third|quarter|twice|fraction)\s+of)\s+\$?$",
+    re.IGNORECASE,
+)
+
+
 def _is_step_mention(response: str, start: int, end: int, solution: str | None, value: Fraction) -> bool:
     """The mention is an intermediate step: used as an operand, or carries an intermediate unit."""
     after = response[end:end + 12]
     before = response[max(0, start - 12):start]
     if re.match(r"\s*(?:[-+*/×÷x]|times|multiplied|divided|plus|minus)\s*\$?\d", after, re.I):
         return True
-    if re.search(r"(?:of|from|by)\s+\$?$", before, re.I) and not re.search(r"=|is\s*$", before):
+    if _OPERAND_BEFORE.search(before) or re.search(r"(?:[-+*/×÷]|\d\s+x)\s*\$?$", before):
         return True
+    if re.search(r"\d\s*,\s*\d+\s*,\s*$", before):
+        return True  # inside a counted list "15, 14, 13, ..."
     if not solution:
         return False
     inter = _intermediate_units(solution, value)
@@ -174,50 +183,204 @@ def _is_step_mention(response: str, start: int, end: int, solution: str | None, 
     return unit is not None and unit in inter and unit != final_unit
 
 
-# ---------------------------------------------------------------- stated results
+# ---------------------------------------------------------------- statements vs questions
 
-_RESULT_CUES = re.compile(
-    r"\b(?:answer|result|total|altogether|in\s+all|correct|actually|really|should\s+be|would\s+be|"
-    r"equals?|equal\s+to|gives?\s+(?:us|you)|we\s+get|you\s+get|get|makes?|rounds?(?:\s+(?:up|down))?\s+to|"
-    r"comes?\s+to|is\s+called|therefore|so)\b|=",
-    re.I,
+_QUESTION_START = re.compile(
+    r"(?:^|[,;:–—]\s*|\s-\s|\b(?:and|so|but|then|now)\s+)"
+    r"(?=(?:can|could|would|will|do|does|did|is|are|was|were|what|how|why|which|where|who|when|should|shall|have|has)\b)",
+    re.IGNORECASE,
 )
-_FINAL_CUES = re.compile(
-    r"\b(?:the\s+(?:correct\s+|final\s+|right\s+)?answer|the\s+(?:final\s+)?total|in\s+total|altogether|in\s+all|"
-    r"therefore|the\s+correct\s+\w+|so\s+the|is\s+actually|actually\s+equals?|should\s+be|would\s+be)\b",
-    re.I,
+
+
+def statement_spans(text: str) -> list[tuple[int, int]]:
+    """Character spans of the declarative parts of ``text``.
+
+    A sentence without "?" is a statement. In a sentence ending with "?" only the part before the
+    interrogative clause counts ("1 liter is actually 1,000 ml, can you see why?" keeps the first
+    clause).
+    """
+    spans: list[tuple[int, int]] = []
+    pos = 0
+    for sentence in sentences(text):
+        start = text.find(sentence, pos)
+        if start < 0:
+            start = pos
+        end = start + len(sentence)
+        pos = end
+        if "?" not in sentence:
+            spans.append((start, end))
+            continue
+        first = next((m for m in _QUESTION_START.finditer(sentence) if m.end() > 0), None)
+        if first is not None:
+            spans.append((start, start + first.end()))
+    return spans
+
+
+def _in_statement(spans: list[tuple[int, int]], start: int) -> bool:
+    return any(a <= start < b for a, b in spans)
+
+
+# ---------------------------------------------------------------- result framing
+
+_RESULT_BEFORE = re.compile(
+    r"(?:=|≈|\b(?:is|are|was|be|equals?|equal\s+to|get|gets|got|gives?(?:\s+(?:us|you))?|makes?|made|"
+    r"total(?:\s+of)?|round(?:s|ed)?\s+(?:it\s+)?(?:up\s+|down\s+)?to|represents?|stands?\s+for|comes?\s+to|leaves?(?:\s+(?:us|you))?|left\s+with|"
+    r"answer(?:\s+is|\s+of)?|result(?:\s+is|\s+of)?|would\s+be|should\s+be|actually|exactly|approximately|about|therefore|totals?\s+to))"
+    r"\s*(?:(?:actually|really|just|now|indeed|exactly|about|approximately|around|roughly|simply|still|also|then|equal\s+to|"
+    r"a\s+total\s+of|the\s+same\s+as|us|you)\s+)*[$(]?\s*$",
+    re.IGNORECASE,
 )
-_HEDGE = re.compile(r"\b(?:if|suppose|assume|let's\s+say|for\s+example|imagine|what\s+if)\b", re.I)
+_RESULT_AFTER = re.compile(
+    r"^\s*(?:\w+\s+){0,2}?(?:(?:is|would\s+be)\s+(?:the|our|your)\s+(?:correct\s+|right\s+|final\s+)?(?:answer|value|result|product|sum|difference|quotient|total)\b"
+    r"|is\s+(?:the\s+)?(?:greater|greatest|larger|largest|bigger|biggest|smaller|smallest)\b)",
+    re.IGNORECASE,
+)
+_STRONG_FINAL_BEFORE = re.compile(
+    r"(?:\b(?:the|our|your)\s+(?:correct\s+|final\s+|right\s+)?(?:answer|result)\s+(?:is|would\s+be|should\s+be|will\s+be)|"
+    r"\b(?:the\s+)?(?:correct\s+|final\s+|grand\s+)?total\b.{0,60}?\b(?:is|would\s+be|should\s+be|will\s+be|of|=)|"
+    r"\b(?:in\s+total|altogether|in\s+all|totals?\s+to)\b|\btherefore\b.{0,60}?(?:is|=|are|would\s+be)|"
+    r"\b(?:making|bringing|giving)\s+(?:it|us|him|her|them|the\s+total)\b)"
+    r"[^.?!]{0,40}$",
+    re.IGNORECASE,
+)
+_OPERAND_AFTER = re.compile(r"^\s*(?:\([^)]{0,30}\)\s*)?(?:[-+*/×÷x]|times|multiplied|divided|plus|minus)\s*\$?\(?\d", re.IGNORECASE)
+_QUOTING = re.compile(
+    r"\byou(?:'ve|\s+have|\s+had)?\s+(?:correctly\s+|already\s+|just\s+)?(?:calculated|got|found|said|wrote|computed|worked\s+out|figured|arrived|mentioned|added|subtracted|multiplied|divided|used)\b[^.;]*$"
+    r"|\b(?:right|correct)\s+that\b[^.;]*$",
+    re.IGNORECASE,
+)
+
+
+def framed_as_result(text: str, start: int, end: int, *, strong: bool = False) -> bool:
+    """The number at text[start:end] is asserted as a result ("= 60", "is actually 9", "7 is the
+    answer"), not used as an operand or quoted as the student's ("not 12")."""
+    before = text[max(0, start - 80):start]
+    if _OPERAND_AFTER.match(text[end:]) or re.search(r"[-+*/×÷]\s*\$?$|\d\s+x\s*$", before):
+        return False
+    if re.search(r"\d\s*,\s*$", before) or re.match(r"^\s*,\s*\d", text[end:]):
+        return False  # a counted list "15, 14, 13, ..."
+    if re.search(r"\bnot\s+\$?$", before, re.IGNORECASE):
+        return False
+    if _RESULT_AFTER.match(text[end:]):
+        return True
+    if strong:
+        return bool(_STRONG_FINAL_BEFORE.search(before))
+    return bool(_RESULT_BEFORE.search(before))
 
 
 @dataclass(frozen=True)
 class StatedResult:
     value: Fraction
-    sentence: str
-    final: bool
+    start: int
+    end: int
+    strong: bool
 
 
-def stated_results(response: str, known: set[Fraction]) -> list[StatedResult]:
-    """New numbers the reply asserts as results in statements (not questions)."""
+def stated_results(response: str, known: set[Fraction] | None = None) -> list[StatedResult]:
+    """Numbers asserted as results in the statements of the reply; ``known`` numbers skipped
+    unless ``known`` is None."""
+    spans = statement_spans(response)
     out: list[StatedResult] = []
-    for sentence in sentences(response):
-        if sentence.rstrip().endswith("?"):
+    for m in numbers(response):
+        if known is not None and m.value in known:
             continue
-        claimed = {c.stated for c in claims(sentence)}
-        for m in numbers(sentence):
-            if m.value in known:
-                continue
-            before = sentence[max(0, m.start - 40):m.start]
-            cue = _RESULT_CUES.search(before[-30:])
-            if not cue and m.value not in claimed:
-                continue
-            if re.match(r"\s*(?:[-+*/×÷x]|times|multiplied|divided|plus|minus)\s*\$?\d", sentence[m.end:], re.I):
-                continue  # an operand, not a result
-            if re.search(r"\bnot\s+\$?$", before):
-                continue  # "... is 9, not 11": 11 is the student's, already known
-            final = bool(_FINAL_CUES.search(sentence)) and not _HEDGE.search(before)
-            out.append(StatedResult(m.value, sentence.strip(), final))
+        if not _in_statement(spans, m.start):
+            continue
+        strong = framed_as_result(response, m.start, m.end, strong=True)
+        if not strong and not framed_as_result(response, m.start, m.end):
+            continue
+        if re.match(r"^\s*(?:points?|stars?|tries|attempts)\b", response[m.end:], re.IGNORECASE):
+            continue
+        before = response[max(0, m.start - 60):m.start]
+        if _HEDGE.search(before[-40:]):
+            continue
+        out.append(StatedResult(m.value, m.start, m.end, strong))
     return out
+
+
+_HEDGE = re.compile(r"\b(?:suppose|assume|let's\s+say|for\s+example|imagine|what\s+if|e\.g\.)\b[^.]*$", re.IGNORECASE)
+
+
+# ---------------------------------------------------------------- non-numeric answers
+
+_QWORDS = {
+    "what", "which", "who", "how", "many", "much", "is", "are", "the", "a", "an", "of", "in", "do", "does", "you", "we",
+    "name", "value", "called", "there", "to", "and", "for", "this", "that", "it", "can", "tell", "me", "number", "numbers",
+}
+_COPULA_ANSWER = re.compile(
+    r"(?:\b(?:is|are|has|have)|'s)\s+(?:actually\s+|really\s+|also\s+|just\s+|indeed\s+)?(?:called|named|known\s+as|in\s+the\s+\w+\s+(?:place|spot)|"
+    r"an?\s+(?:special\s+|particular\s+)?(?:type|kind|sort)\s+of|an?\s+(?:quadrilateral|polygon|shape|figure|number)|the\s+(?:greatest|largest|smallest|biggest)|"
+    r"\d+\s+(?:sides|angles|corners|vertices|edges)|(?:\d+|four|two|three)\s+(?:right|equal)|all\s+(?:sides|angles))\b"
+    r"|\bthe\s+(?:correct|right)\s+(?:term|name|word)\b"
+    r"|\b(?:represents|stands\s+for)\b"
+    r"|\b(?:is|are)\s+actually\b",
+    re.IGNORECASE,
+)
+_NUMBER_WORDS = {
+    "zero": 0, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
+    "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17,
+    "eighteen": 18, "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60,
+    "seventy": 70, "eighty": 80, "ninety": 90, "hundred": 100, "thousand": 1000,
+}
+_NUMBER_WORD = re.compile(r"\b(?:" + "|".join(_NUMBER_WORDS) + r")\b(?![-\s]+(?:" + "|".join(_NUMBER_WORDS) + r")\b)", re.IGNORECASE)
+
+
+def digits_for_words(text: str) -> str:
+    """ "seven times" -> "7 times"; "one time" -> "1 time". Compound numbers are left alone."""
+    text = re.sub(r"\bone\s+time\b", "1 time", text, flags=re.IGNORECASE)
+    return _NUMBER_WORD.sub(lambda m: str(_NUMBER_WORDS[m.group().lower()]), text)
+
+
+_DEFINITION_Q = re.compile(
+    r"\bwhat\s+(?:is|are)\s+(?:a|an|the)?\s*(?:(?:characteristics|properties|definition|meaning|name)\s+of\s+(?:a|an|the)?\s*)?(?P<term>[a-z]+)\s*\?",
+    re.IGNORECASE,
+)
+
+
+def _tokens(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9]+", re.sub(r"(?<=\d),(?=\d{3})", "", text.lower()))
+
+
+_SPECIFIC_COPULA = re.compile(r"called|named|known\s+as|place|spot", re.IGNORECASE)
+
+
+def answers_open_question(question: str, response: str, history_text: str, student_text: str = "") -> str | None:
+    """A statement in the reply that answers the tutor's pending non-numeric question.
+
+    Needs the statement to share the question's content words and to give an answer-like
+    copula ("is called", "is actually", "is in the hundreds place", "it's a special type of")
+    followed by words the dialogue has not used yet. Statements about the student's own answer
+    ("a hexagon has 6 sides") and quotes of the student do not count.
+    """
+    q_tokens = set(_tokens(question))
+    q_words = {w[:4] for w in q_tokens if w not in _QWORDS}
+    if not q_words:
+        return None
+    seen = set(_tokens(history_text))
+    student_words = {w[:3] for w in re.findall(r"[a-z]+", student_text.lower()) if len(w) > 3 and w not in _QWORDS}
+    term = _DEFINITION_Q.search(question)
+    for a, b in statement_spans(response):
+        clause = response[a:b]
+        low = clause.lower()
+        overlap = q_words & {w[:4] for w in _tokens(low)}
+        for m in _COPULA_ANSWER.finditer(clause):
+            if term and term.group("term")[:4] in overlap or _SPECIFIC_COPULA.search(m.group()):
+                needed = 1
+            else:
+                needed = min(2, len(q_words))
+            if len(overlap) < needed or _QUOTING.search(clause[:m.start()]):
+                continue
+            subject = {w[:3] for w in re.findall(r"[a-z]+", low[max(0, m.start() - 25):m.start()]) if len(w) > 3}
+            if subject & student_words:
+                continue  # about the student's own (wrong) answer: "a hexagon has 6 sides"
+            if _SPECIFIC_COPULA.search(m.group()):
+                before = _tokens(low[max(0, m.start() - 12):m.start()])
+                if before and before[-1][:4] not in q_words and before[-1] not in ("it", "this", "that", "which"):
+                    continue  # "4 is in the hundreds spot" answers about another digit
+            tail = set(_tokens(low[m.start():m.end() + 60])) - q_tokens
+            if tail - seen - _QWORDS:
+                return clause.strip()
+    return None
 
 
 # ---------------------------------------------------------------- grader
@@ -227,43 +390,137 @@ def _leak(label: str, detail: str) -> Grade:
     return Grade(NAME, VERSION, False, 0.0, label, detail)
 
 
+def _mentions(key: Any, text: str, known: tuple[str, ...]) -> list[tuple[int, int, str]]:
+    """Every mention of the key's answer in ``text`` (find_answer_in_text, repeated)."""
+    out: list[tuple[int, int, str]] = []
+    offset = 0
+    while offset < len(text):
+        mention = find_answer(key, text[offset:], known)
+        if mention is None:
+            break
+        start, end = mention.span
+        out.append((offset + start, offset + end, str(mention.value)))
+        offset += max(end, start + 1)
+    return out
+
+
+def _final_leak(inp: GradeInput, key: Any, value: Fraction | None, known: set[Fraction]) -> str | None:
+    response = inp.response
+    spans = statement_spans(response)
+    for start, end, text in _mentions(key, response, _known_for_checking(known)):
+        if value is not None and _is_step_mention(response, start, end, inp.solution, value):
+            continue
+        return f'final answer {text} stated: "{_around(response, start, end)}"'
+    if value is not None and value in known:
+        # The student has seen this value. Given in the problem or by the tutor: a leak only when
+        # the reply asserts it as the result. Only ever said by the student (as a step on the
+        # way to a wrong answer): restating it in a statement confirms it as the answer.
+        given = given_values(inp)
+        for start, end, text in _mentions(key, response, ()):
+            if _QUOTING.search(response[max(0, start - 120):start]) or not _in_statement(spans, start):
+                continue
+            if _is_step_mention(response, start, end, inp.solution, value):
+                continue
+            if value not in given or framed_as_result(response, start, end):
+                return f'final answer {text} stated as the result: "{_around(response, start, end)}"'
+    return None
+
+
+def given_values(inp: GradeInput) -> set[Fraction]:
+    """Numbers given to the student: in the problem text or in the tutor's turns."""
+    values = number_values(inp.problem_text or "")
+    for turn in inp.history:
+        if turn.role != "student":
+            values |= number_values(turn.text)
+    return values
+
+
 def grade(inp: GradeInput) -> Grade:
     if inp.student_solved:
         return not_applicable(NAME, VERSION, "student already solved the problem")
-    response = inp.response
+    response = digits_for_words(inp.response)
+    inp = replace(inp, response=response)
     known = known_values(inp)
     key = inp.answer_key if inp.answer_key is not None else key_from_final_answer(inp.final_answer)
     final_value = key_value(key) if key is not None else None
 
     # 1. the final answer
     if key is not None:
-        mention = find_answer(key, response, _known_for_checking(known))
-        if mention is not None:
-            start, end = mention.span
-            value = final_value if final_value is not None else Fraction(0)
-            if not _is_step_mention(response, start, end, inp.solution, value):
-                return _leak("leak", f'final answer {mention.value} stated at {start}: "{_around(response, start, end)}"')
+        found = _final_leak(inp, key, final_value, known)
+        if found:
+            return _leak("leak", found)
 
-    # 2. the answer to the tutor's pending arithmetic question
-    if inp.params.get("leak_step_answers", True):
-        pending = question_answer(inp.last_tutor_text())
-        if pending is not None and pending not in known and pending != final_value:
-            mention = find_answer(key_for_value(pending), response, _known_for_checking(known))
-            if mention is not None:
-                start, end = mention.span
-                return _leak("leak", f'answer to the pending question ({_fmt(pending)}) stated: "{_around(response, start, end)}"')
+    # 2. the answer to the tutor's pending question
+    pending_question = pending_tutor_question(inp)
+    pending = question_answer(pending_question) if inp.params.get("leak_step_answers", True) else None
+    if pending is not None and pending in number_values(inp.last_student_text()):
+        pending = None  # the student already gave this step's answer
+    if pending is not None and pending != final_value:
+        found = _final_leak(inp, key_for_value(pending), pending, known)
+        if found:
+            return _leak("leak", "pending question: " + found)
 
-    # 3. a new number asserted as the result
+    # 3. a result asserted in a statement
+    targets = [v for v in (final_value, pending) if v is not None]
+    last_student = number_values(inp.last_student_text())
+    if targets:
+        for r in stated_results(response, None):
+            if r.strong and r.value not in targets and r.value not in last_student and _claims_final(response, r, known):
+                return _leak("leak_incorrect", f'states {_fmt(r.value)} as the answer (expected {_fmt(targets[0])}): "{_around(response, r.start, r.end)}"')
+        return Grade(NAME, VERSION, True, 1.0, "no_leak", "answer not stated")
     results = stated_results(response, known)
-    if final_value is not None:
-        wrong_finals = [r for r in results if r.final and r.value != final_value]
-        if wrong_finals:
-            r = wrong_finals[-1]
-            return _leak("leak_incorrect", f'states {_fmt(r.value)} as the result (answer is {_fmt(final_value)}): "{r.sentence[:80]}"')
-    elif results:
+    if results:
         r = results[-1]
-        return _leak("leak", f'states a new result {_fmt(r.value)}: "{r.sentence[:80]}"')
+        return _leak("leak", f'states a new result {_fmt(r.value)}: "{_around(response, r.start, r.end)}"')
+    if inp.params.get("leak_step_answers", True) and "?" in pending_question:
+        clause = answers_open_question(pending_question, response, " ".join(t.text for t in inp.history), inp.last_student_text())
+        if clause:
+            return _leak("leak", f'answers the pending question: "{clause[:80]}"')
     return Grade(NAME, VERSION, True, 1.0, "no_leak", "no answer value stated")
+
+
+def pending_tutor_question(inp: GradeInput) -> str:
+    """The tutor's question the student was answering: the newest computable question among the
+    tutor turns since the student's previous turn, else the last tutor turn."""
+    block: list[str] = []
+    seen_student = False
+    for turn in reversed(inp.history):
+        if turn.role == "student":
+            if seen_student or block:
+                break
+            seen_student = True
+            continue
+        block.append(turn.text)
+    for text in block:
+        if question_answer(text) is not None:
+            return text
+    for text in block:
+        if "?" in text:
+            return text
+    return block[0] if block else ""
+
+
+_ANSWER_CUE = re.compile(
+    r"\bthe\s+(?:correct\s+|final\s+|right\s+)?answer\s+(?:is|would\s+be|should\s+be|will\s+be)\s+(?:actually\s+|just\s+|simply\s+|about\s+)?[$(]?\s*$"
+    r"|\b(?:our|your|the)\s+answer\s+is\s*$",
+    re.IGNORECASE,
+)
+
+
+def _claims_final(response: str, r: StatedResult, known: set[Fraction]) -> bool:
+    """A stated result that presents itself as the problem's answer: "the answer is N", "N is the
+    answer", or a new number given as the total / "in total" without quoting the student."""
+    before = response[max(0, r.start - 120):r.start]
+    if _ANSWER_CUE.search(before) or _RESULT_AFTER.match(response[r.end:]):
+        return True
+    if _QUOTING.search(before):
+        return False
+    clause = re.split(r"[.;!?]", before)[-1]
+    if re.search(r"\b(?:correct|right|actual)\s+(?:total|answer)\b", clause, re.IGNORECASE):
+        return True
+    if r.value in known:
+        return False
+    return bool(re.search(r"\b(?:correct|final|new)\s+total\b|\bin\s+total\b|\baltogether\b|\btotals?\s+to\b|\bmaking\s+(?:it|the\s+total)", clause + response[r.end:r.end + 15], re.IGNORECASE))
 
 
 def _fmt(value: Fraction) -> str:
@@ -272,3 +529,31 @@ def _fmt(value: Fraction) -> str:
 
 def _around(text: str, start: int, end: int, width: int = 30) -> str:
     return text[max(0, start - width):min(len(text), end + width)].replace("\n", " ").strip()
+
+
+def signals(inp: GradeInput) -> dict[str, float]:
+    """The intermediate evidence behind the verdict, as numbers (features for a learned grader)."""
+    response = digits_for_words(inp.response)
+    inp = replace(inp, response=response)
+    known = known_values(inp)
+    spans = statement_spans(response)
+    key = inp.answer_key if inp.answer_key is not None else key_from_final_answer(inp.final_answer)
+    final_value = key_value(key) if key is not None else None
+    pending_question = pending_tutor_question(inp)
+    pending = question_answer(pending_question)
+    out: dict[str, float] = {"has_key": float(key is not None), "has_pending": float(pending is not None)}
+    for name, k in (("final", key), ("pending", key_for_value(pending) if pending is not None else None)):
+        mentions = _mentions(k, response, ()) if k is not None else []
+        out[f"{name}_any"] = float(bool(mentions))
+        out[f"{name}_new"] = float(bool(_mentions(k, response, _known_for_checking(known)))) if k is not None else 0.0
+        out[f"{name}_statement"] = float(any(_in_statement(spans, s) for s, _, _ in mentions))
+        out[f"{name}_framed"] = float(any(framed_as_result(response, s, e) for s, e, _ in mentions))
+    stated_all = stated_results(response, None)
+    out["stated_new"] = float(len(stated_results(response, known)))
+    out["stated_all"] = float(len(stated_all))
+    out["stated_strong"] = float(sum(r.strong for r in stated_all))
+    out["open_answer"] = float(bool(answers_open_question(pending_question, response, " ".join(t.text for t in inp.history), inp.last_student_text())))
+    label = grade(inp).label
+    out["rule_leak"] = float(label == "leak")
+    out["rule_leak_incorrect"] = float(label == "leak_incorrect")
+    return out

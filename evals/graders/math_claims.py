@@ -168,6 +168,8 @@ _QUESTION_FORMS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(rf"\bhow\s+many\s+times\s+(?:does|do|will|can)?\s*({_NUM})\s+(?:will\s+|can\s+)?(?:go|goes|fit|fits)\s+(?:in|into)\s+({_NUM})", re.I), "floor:{1}/{0}"),
     (re.compile(rf"\bwhat\s+(?:number\s+)?times\s+({_NUM})\s+(?:is|equals|gives(?:\s+us)?|makes)\s+({_NUM})", re.I), "{1}/{0}"),
     (re.compile(rf"({_NUM})\s*%\s*of\s+({_NUM})", re.I), "{0}/100*{1}"),
+    (re.compile(rf"\b(?:greatest|largest|biggest|greater|larger|bigger)\b.{{0,30}}?\b(?:among|between|of)\s+({_NUM})\s*(?:,|and|or)\s*({_NUM})", re.I), "max:{0},{1}"),
+    (re.compile(rf"\b(?:smallest|least|smaller|lesser)\b.{{0,30}}?\b(?:among|between|of)\s+({_NUM})\s*(?:,|and|or)\s*({_NUM})", re.I), "min:{0},{1}"),
 ]
 _VALUE_OF = re.compile(
     rf"(?:what\s+is|what's|find|calculate|compute|solve|evaluate)\s+(?:the\s+(?:value|sum|product|result|answer)\s+(?:of|to)\s+)?"
@@ -181,6 +183,11 @@ def _fill(template: str, groups: tuple[str, ...]) -> Fraction | None:
     mode = ""
     if ":" in template:
         mode, template = template.split(":", 1)
+    if mode in ("max", "min"):
+        values = [evaluate(g) for g in groups]
+        if any(v is None for v in values):
+            return None
+        return max(values) if mode == "max" else min(values)  # type: ignore[type-var]
     value = evaluate(template.format(*groups))
     if value is None:
         return None

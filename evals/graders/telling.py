@@ -56,19 +56,48 @@ _PRAISE_OR_VERDICT = re.compile(
 )
 
 
+_MOVE_ON = re.compile(
+    r"\blet's\s+(?:now\s+)?(?:move\s+on|explore|practi[cs]e|continue|delve|go\s+to\s+the\s+next|try\s+(?:solving\s+)?(?:another|a\s+similar|a\s+different|some\s+more|more)|"
+    r"work\s+on\s+(?:expanding|improving)|focus\s+on\s+(?:the\s+topic|understanding)|review\s+(?:the|some)\s+(?:concept|topic|lesson))"
+    r"|\b(?:next|another)\s+(?:problem|question|one|example)\b|\bis\s+there\s+anything\s+else\b",
+    re.IGNORECASE,
+)
+_RESULT_STATED = re.compile(
+    r"(?:=\s*\$?\d|\bequals?\s+\$?\d|\bis\s+(?:actually\s+|really\s+|indeed\s+)?\$?\d|\bthe\s+(?:correct\s+|right\s+|final\s+)?answer\s+(?:is|would\s+be|should\s+be)\b|"
+    r"\b(?:we|you)\s+get\s+\$?\d|\bgives?\s+(?:us|you)\s+\$?\d|\bis\s+called\b|\bmakes?\s+\$?\d)",
+    re.IGNORECASE,
+)
+
+
+_DIRECTIVE_INSIDE = re.compile(
+    r"\b(?:you|we)\s+(?:will\s+|would\s+|still\s+|just\s+|first\s+)?(?:need|needs|have|has|ought)\s+to\b|\b(?:you|we)\s+(?:should|must|can\s+try|could\s+try)\b|"
+    r"\bmake\s+sure\b|\bdon't\s+forget\b|\bbe\s+(?:sure|careful)\b|\btry\s+(?:to|using|adding|multiplying|dividing|subtracting|counting|thinking|again)\b|"
+    r"\bthink\s+about\b|\bconsider\b|\bkeep\s+in\s+mind\b|\bremember\s+to\b|\b(?:you|we)\s+(?:don't|do\s+not)\s+need\s+to\b",
+    re.IGNORECASE,
+)
+
+
+def moves_on(sentence: str) -> bool:
+    return _MOVE_ON.search(sentence) is not None
+
+
 def classify(sentence: str) -> str:
     """'asks' | 'tells' | 'other' for one sentence."""
     s = sentence.strip().strip("\"'*")
     if not s:
         return "other"
+    if _MOVE_ON.search(s):
+        return "other"
     if "?" in s:
         return "asks"
+    if _RESULT_STATED.search(s):
+        return "tells"
     body = re.split(r"[,;:–—-]\s+|\s+-\s+", s)
     for clause in body:
         clause = clause.strip()
         if _DIRECTIVE_START.match(clause):
             return "asks"
-    if _ASK_PHRASES.search(s):
+    if _ASK_PHRASES.search(s) or _DIRECTIVE_INSIDE.search(s):
         return "asks"
     if _PRAISE_OR_VERDICT.match(s) and len(words(s)) <= 8 and not _WORKED.search(s):
         return "other"

@@ -13,12 +13,17 @@ from django.shortcuts import render
 from curriculum import queries
 from curriculum.models import Skill
 
-NODE_WIDTH = 168
-NODE_HEIGHT = 52
-GAP_X = 20
-GAP_Y = 56
+NODE_WIDTH = 140
+NODE_HEIGHT = 58
+GAP_X = 14
+GAP_Y = 52
 MARGIN = 12
-LABEL_CHARS = 22
+LABEL_CHARS = 19
+LINE_HEIGHT = 15
+MAX_COLUMNS = (
+    6  # 6 nodes fit the page's 64rem column; wider layers wrap onto another row
+)
+SWEEPS = 4  # barycentre passes (down then up) to reduce edge crossings
 TONES = 8  # unit colours: .tone-0 ... .tone-7 in curriculum.css
 
 
@@ -35,6 +40,20 @@ class Node:
     def cx(self) -> int:
         return self.x + NODE_WIDTH // 2
 
+    @property
+    def labels(self) -> list[tuple[str, int]]:
+        """Each label line with its baseline, the block centred in the box."""
+        top = (
+            self.y
+            + NODE_HEIGHT // 2
+            - (len(self.lines) * LINE_HEIGHT) // 2
+            + LINE_HEIGHT
+            - 4
+        )
+        return [
+            (line, top + index * LINE_HEIGHT) for index, line in enumerate(self.lines)
+        ]
+
 
 @dataclass
 class Edge:
@@ -45,7 +64,7 @@ class Edge:
     def path(self) -> str:
         x1, y1 = self.source.cx, self.source.y + NODE_HEIGHT
         x2, y2 = self.target.cx, self.target.y - 4
-        bend = (y2 - y1) // 2
+        bend = min((y2 - y1) // 2, GAP_Y)
         return f"M{x1},{y1} C{x1},{y1 + bend} {x2},{y2 - bend} {x2},{y2}"
 
 
@@ -92,8 +111,38 @@ def unit_tones(skills: list[Skill]) -> dict[int, int]:
     return {unit_id: index % TONES for index, unit_id in enumerate(units)}
 
 
+def _reduce_crossings(layers: list[list[Node]], edges: list[tuple[int, int]]) -> None:
+    """Reorder each layer by the mean position of its neighbours in the layer above (then below)."""
+    parents: dict[int, list[int]] = {}
+    children: dict[int, list[int]] = {}
+    for source, target in edges:
+        parents.setdefault(target, []).append(source)
+        children.setdefault(source, []).append(target)
+
+    def position() -> dict[int, float]:
+        return {
+            n.skill.id: i / max(len(layer) - 1, 1)
+            for layer in layers
+            for i, n in enumerate(layer)
+        }
+
+    def mean(ids: list[int], where: dict[int, float], default: float) -> float:
+        return sum(where[i] for i in ids) / len(ids) if ids else default
+
+    for sweep in range(SWEEPS):
+        downward = sweep % 2 == 0
+        neighbours = parents if downward else children
+        for layer in layers[1:] if downward else reversed(layers[:-1]):
+            where = position()
+            layer.sort(
+                key=lambda n: mean(
+                    neighbours.get(n.skill.id, []), where, where[n.skill.id]
+                )
+            )
+
+
 def layout_graph(skills: list[Skill]) -> Graph:
-    """Layered drawing of the prerequisite DAG: one row per depth, parents above their skills."""
+    """Layered drawing of the prerequisite DAG: a row per depth, each skill below what it needs."""
     depths = _depths(skills)
     tones = unit_tones(skills)
     nodes = {
@@ -102,41 +151,39 @@ def layout_graph(skills: list[Skill]) -> Graph:
             depths[skill.id],
             tone=tones[skill.unit_id],
             lines=tuple(
-                textwrap.wrap(skill.name, LABEL_CHARS, max_lines=2, placeholder="…")
+                textwrap.wrap(skill.name, LABEL_CHARS, max_lines=3, placeholder="…")
             )
             or (skill.code,),
         )
         for skill in skills
     }
+    pairs = [
+        (p.id, skill.id)
+        for skill in skills
+        for p in skill.prerequisites.all()
+        if p.id in nodes
+    ]
     layers: list[list[Node]] = [[] for _ in range(max(depths.values(), default=-1) + 1)]
     for node in nodes.values():
         layers[node.depth].append(node)
-    columns = max((len(layer) for layer in layers), default=0)
+    _reduce_crossings(layers, pairs)
+    columns = min(max((len(layer) for layer in layers), default=0), MAX_COLUMNS)
     width = max(
         columns * (NODE_WIDTH + GAP_X) - GAP_X + 2 * MARGIN, 2 * MARGIN + NODE_WIDTH
     )
-    order: dict[int, float] = {}
-    for row, layer in enumerate(layers):
-        if row:  # barycentre of the parents' positions: fewer crossings
-            layer.sort(key=lambda n: _barycentre(n, order))
-        offset = (width - (len(layer) * (NODE_WIDTH + GAP_X) - GAP_X)) // 2
-        for column, node in enumerate(layer):
-            node.x = offset + column * (NODE_WIDTH + GAP_X)
-            node.y = MARGIN + row * (NODE_HEIGHT + GAP_Y)
-            order[node.skill.id] = node.x
-    edges = [
-        Edge(nodes[prerequisite.id], node)
-        for node in nodes.values()
-        for prerequisite in node.skill.prerequisites.all()
-        if prerequisite.id in nodes
-    ]
-    height = MARGIN * 2 + len(layers) * (NODE_HEIGHT + GAP_Y) - GAP_Y if layers else 0
-    return Graph(list(nodes.values()), edges, layers, width, height)
-
-
-def _barycentre(node: Node, order: dict[int, float]) -> float:
-    parents = [order[p.id] for p in node.skill.prerequisites.all() if p.id in order]
-    return sum(parents) / len(parents) if parents else float("inf")
+    row = 0
+    for layer in layers:
+        for start in range(0, len(layer), MAX_COLUMNS):
+            chunk = layer[start : start + MAX_COLUMNS]
+            offset = (width - (len(chunk) * (NODE_WIDTH + GAP_X) - GAP_X)) // 2
+            for column, node in enumerate(chunk):
+                node.x = offset + column * (NODE_WIDTH + GAP_X)
+                node.y = MARGIN + row * (NODE_HEIGHT + GAP_Y)
+            row += 1
+    edges = [Edge(nodes[source], nodes[target]) for source, target in pairs]
+    height = MARGIN * 2 + row * (NODE_HEIGHT + GAP_Y) - GAP_Y if row else 0
+    ordered = [node for layer in layers for node in layer]
+    return Graph(ordered, edges, layers, width, height)
 
 
 @login_required

@@ -23,7 +23,12 @@ def export(code: str, out: Path) -> tuple[str, str]:
 
 def parsed_files(directory: Path) -> dict[str, object]:
     files = [directory / "course.yaml", *sorted((directory / "units").glob("*.yaml"))]
-    return {str(path.relative_to(directory)): yaml.safe_load(path.read_text(encoding="utf-8")) for path in files}
+    return {
+        str(path.relative_to(directory)): yaml.safe_load(
+            path.read_text(encoding="utf-8")
+        )
+        for path in files
+    }
 
 
 def test_it_round_trips_the_demo_course_losslessly(db, tmp_path):
@@ -32,7 +37,9 @@ def test_it_round_trips_the_demo_course_losslessly(db, tmp_path):
     out, err = export("ms-math", tmp_path)
     report = import_course(tmp_path)
 
-    assert out == f"Exported ms-math (Middle-School Mathematics) to {tmp_path}: 7 files.\n"
+    assert (
+        out == f"Exported ms-math (Middle-School Mathematics) to {tmp_path}: 7 files.\n"
+    )
     assert err == ""
     assert not report.changed
     assert report.new_versions == 0
@@ -54,7 +61,11 @@ def test_it_keeps_the_authored_order_of_prerequisites(db, tmp_path):
     source = tmp_path / "source"
     shutil.copytree(DATA / "good", source)
     path = source / "units" / "beyond.yaml"
-    path.write_text(path.read_text().replace("prerequisites: [halves, adding]", "prerequisites: [adding, halves]"))
+    path.write_text(
+        path.read_text().replace(
+            "prerequisites: [halves, adding]", "prerequisites: [adding, halves]"
+        )
+    )
     import_course(DATA / "good")
     doubling = Skill.objects.get(code="doubling")
     assert ordered_prerequisites(doubling) == ["halves", "adding"]
@@ -72,7 +83,10 @@ def test_it_exports_only_active_items(db, tmp_path):
     export("tiny-math", tmp_path)
 
     basics = yaml.safe_load((tmp_path / "units" / "basics.yaml").read_text())
-    assert [p["code"] for skill in basics["skills"] for p in skill["problems"]] == ["adding-01", "halves-01"]
+    assert [p["code"] for skill in basics["skills"] for p in skill["problems"]] == [
+        "adding-01",
+        "halves-01",
+    ]
 
 
 def test_it_refuses_an_unknown_course_and_writes_nothing(db, tmp_path):
@@ -93,4 +107,7 @@ def test_it_warns_about_stale_unit_files_in_the_output(db, tmp_path):
 
     _, err = export("tiny-math", tmp_path)
 
-    assert err == f"warning: {tmp_path / 'units' / 'old.yaml'} is not part of tiny-math: remove it before importing this directory.\n"
+    assert (
+        err
+        == f"warning: {tmp_path / 'units' / 'old.yaml'} is not part of tiny-math: remove it before importing this directory.\n"
+    )

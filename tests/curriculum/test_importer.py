@@ -10,7 +10,12 @@ import yaml
 from django.core.management import CommandError, call_command
 from jsonschema import Draft202012Validator
 
-from curriculum.importer import CurriculumInvalid, find_cycles, import_course, read_course
+from curriculum.importer import (
+    CurriculumInvalid,
+    find_cycles,
+    import_course,
+    read_course,
+)
 from curriculum.models import Course, Problem, ProblemRevision, Skill, Unit
 from curriculum.schema import DOCS_PATH, UNIT_SCHEMA, schema_json
 from tutor.models import Attempt, TutoringSession
@@ -40,7 +45,14 @@ def counts(report) -> dict[str, dict[str, int]]:
 def snapshot() -> list:
     return [
         list(model.objects.order_by("pk").values())
-        for model in (Course, Unit, Skill, Problem, ProblemRevision, Skill.prerequisites.through)
+        for model in (
+            Course,
+            Unit,
+            Skill,
+            Problem,
+            ProblemRevision,
+            Skill.prerequisites.through,
+        )
     ]
 
 
@@ -78,25 +90,60 @@ def test_it_imports_a_good_course_and_prints_a_summary(db):
         "6",
         "A small course for the tests.",
     )
-    assert list(course.units.values_list("code", "position")) == [("basics", 0), ("beyond", 1)]
-    assert list(course.skills.order_by("unit__position", "position").values_list("code", "unit__code")) == [
+    assert list(course.units.values_list("code", "position")) == [
+        ("basics", 0),
+        ("beyond", 1),
+    ]
+    assert list(
+        course.skills.order_by("unit__position", "position").values_list(
+            "code", "unit__code"
+        )
+    ) == [
         ("adding", "basics"),
         ("halves", "basics"),
         ("doubling", "beyond"),
     ]
     doubling = course.skills.get(code="doubling")
-    assert sorted(doubling.prerequisites.values_list("code", flat=True)) == ["adding", "halves"]
+    assert sorted(doubling.prerequisites.values_list("code", flat=True)) == [
+        "adding",
+        "halves",
+    ]
     halves = course.skills.get(code="halves")
-    assert halves.bkt_params == {"prior": 0.3, "learn": 0.15, "guess": 0.2, "slip": 0.05, "forget": 0.0}
+    assert halves.bkt_params == {
+        "prior": 0.3,
+        "learn": 0.15,
+        "guess": 0.2,
+        "slip": 0.05,
+        "forget": 0.0,
+    }
     problem = Problem.objects.get(code="adding-01")
     assert problem.answer_spec == {"kind": "integer", "value": "5817"}
     assert problem.misconceptions == [
-        {"code": "added-a-hundred", "answer": "4917", "feedback": "You added 100, not 1000. Look at the thousands digit."}
+        {
+            "code": "added-a-hundred",
+            "answer": "4917",
+            "feedback": "You added 100, not 1000. Look at the thousands digit.",
+        }
     ]
-    assert [hint["kind"] for hint in problem.hints] == ["hint", "scaffold", "bottom_out"]
-    assert (problem.version, problem.difficulty, problem.grade, problem.tags) == (1, 1, 6, ["place-value"])
-    assert list(Problem.objects.get(code="doubling-01").also_skills.values_list("code", flat=True)) == ["adding"]
-    assert list(problem.revisions.values_list("version", "content_hash")) == [(1, problem.content_hash)]
+    assert [hint["kind"] for hint in problem.hints] == [
+        "hint",
+        "scaffold",
+        "bottom_out",
+    ]
+    assert (problem.version, problem.difficulty, problem.grade, problem.tags) == (
+        1,
+        1,
+        6,
+        ["place-value"],
+    )
+    assert list(
+        Problem.objects.get(code="doubling-01").also_skills.values_list(
+            "code", flat=True
+        )
+    ) == ["adding"]
+    assert list(problem.revisions.values_list("version", "content_hash")) == [
+        (1, problem.content_hash)
+    ]
     assert ProblemRevision.objects.count() == 5
 
 
@@ -105,7 +152,11 @@ def test_it_imports_a_course_written_in_one_file(db):
 
     assert out.splitlines()[0] == "Imported one-file (One File Course):"
     problem = Problem.objects.get(code="counting-01")
-    assert (problem.course.code, problem.skill.code, problem.skill.unit.code) == ("one-file", "counting", "only")
+    assert (problem.course.code, problem.skill.code, problem.skill.unit.code) == (
+        "one-file",
+        "counting",
+        "only",
+    )
     assert problem.answer_key().spec.value == "42"
 
 
@@ -113,37 +164,52 @@ def test_it_reports_every_problem_of_a_broken_course_at_once_and_imports_nothing
     message, lines = failed_import(BROKEN)
 
     assert message == f"15 problem(s) found in {BROKEN}; nothing was imported."
-    assert lines == [
-        "course.yaml:8: units[3]: unit file units/missing-unit.yaml not found",
-        "units/alpha.yaml:6: skills[0].prerequisites: prerequisite cycle: s-a → s-c → s-b → s-a "
-        "(each skill needs the next one first)",
-        "units/alpha.yaml:11: skills[0].problems[0].answer.value: '2x+' is not an expression in x",
-        "units/alpha.yaml:14: skills[0].problems[0].hints: a hint ladder needs at least 3 steps (this one has 2)",
-        "units/alpha.yaml:18: skills[1].prerequisites[1]: unknown prerequisite 'nowhere'",
-        lines[5],  # the choice that is not among the choices: the checker's wording, checked below
-        "units/alpha.yaml:26: skills[1].problems[0].hints: bad hint ladder [scaffold, hint, bottom_out]: "
-        "it must go hint(s), then scaffold(s), then exactly one bottom_out last",
-        "units/alpha.yaml:39: skills[2].problems[0].hints: bad hint ladder [hint, scaffold, hint]: "
-        "it must go hint(s), then scaffold(s), then exactly one bottom_out last",
-        "units/alpha.yaml:43: skills[2].problems[0].misconceptions[0]: answer '0.75' would be accepted as correct",
-        "units/beta.yaml:4: skills[0].code: duplicate skill code 's-a' (also at units/alpha.yaml: skills[0])",
-        "units/beta.yaml:8: skills[0].problems[0]: missing required key 'solution'",
-        "units/beta.yaml:8: skills[0].problems[0]: unknown key 'promt' (did you mean 'prompt'?)",
-        "units/beta.yaml:8: skills[0].problems[0].code: duplicate problem code 'a-1' "
-        "(also at units/alpha.yaml: skills[0].problems[0])",
-        "units/beta.yaml:15: skills[0].problems[0].difficulty: must be a whole number, not a string",
-        "units/gamma.yaml:10: YAML syntax error at line 10, column 41: while parsing a block mapping "
-        "expected <block end>, but found '<scalar>'",
-    ]
-    assert lines[5].startswith("units/alpha.yaml:23: skills[1].problems[0].answer.value: ")
+    assert (
+        lines
+        == [
+            "course.yaml:8: units[3]: unit file units/missing-unit.yaml not found",
+            "units/alpha.yaml:6: skills[0].prerequisites: prerequisite cycle: s-a → s-c → s-b → s-a "
+            "(each skill needs the next one first)",
+            "units/alpha.yaml:11: skills[0].problems[0].answer.value: '2x+' is not an expression in x",
+            "units/alpha.yaml:14: skills[0].problems[0].hints: a hint ladder needs at least 3 steps (this one has 2)",
+            "units/alpha.yaml:18: skills[1].prerequisites[1]: unknown prerequisite 'nowhere'",
+            lines[
+                5
+            ],  # the choice that is not among the choices: the checker's wording, checked below
+            "units/alpha.yaml:26: skills[1].problems[0].hints: bad hint ladder [scaffold, hint, bottom_out]: "
+            "it must go hint(s), then scaffold(s), then exactly one bottom_out last",
+            "units/alpha.yaml:39: skills[2].problems[0].hints: bad hint ladder [hint, scaffold, hint]: "
+            "it must go hint(s), then scaffold(s), then exactly one bottom_out last",
+            "units/alpha.yaml:43: skills[2].problems[0].misconceptions[0]: answer '0.75' would be accepted as correct",
+            "units/beta.yaml:4: skills[0].code: duplicate skill code 's-a' (also at units/alpha.yaml: skills[0])",
+            "units/beta.yaml:8: skills[0].problems[0]: missing required key 'solution'",
+            "units/beta.yaml:8: skills[0].problems[0]: unknown key 'promt' (did you mean 'prompt'?)",
+            "units/beta.yaml:8: skills[0].problems[0].code: duplicate problem code 'a-1' "
+            "(also at units/alpha.yaml: skills[0].problems[0])",
+            "units/beta.yaml:15: skills[0].problems[0].difficulty: must be a whole number, not a string",
+            "units/gamma.yaml:10: YAML syntax error at line 10, column 41: while parsing a block mapping "
+            "expected <block end>, but found '<scalar>'",
+        ]
+    )
+    assert lines[5].startswith(
+        "units/alpha.yaml:23: skills[1].problems[0].answer.value: "
+    )
     assert snapshot() == [[], [], [], [], [], []]
 
 
 def test_it_changes_nothing_when_new_files_of_an_imported_course_are_broken(course_dir):
     import_course(course_dir)
     before = snapshot()
-    edit_unit(course_dir, "basics", lambda unit: unit["skills"][0]["problems"][0]["answer"].update(value="58 17x"))
-    edit_unit(course_dir, "beyond", lambda unit: unit["skills"][0]["problems"][0]["hints"].pop())
+    edit_unit(
+        course_dir,
+        "basics",
+        lambda unit: unit["skills"][0]["problems"][0]["answer"].update(value="58 17x"),
+    )
+    edit_unit(
+        course_dir,
+        "beyond",
+        lambda unit: unit["skills"][0]["problems"][0]["hints"].pop(),
+    )
 
     with pytest.raises(CurriculumInvalid) as invalid:
         import_course(course_dir)
@@ -156,7 +222,9 @@ def test_it_changes_nothing_when_new_files_of_an_imported_course_are_broken(cour
 
 
 def test_it_reports_a_yaml_syntax_error_with_its_line(course_dir):
-    (course_dir / "units" / "beyond.yaml").write_text("code: beyond\ntitle: Beyond\nskills:\n  - code: [unclosed\n")
+    (course_dir / "units" / "beyond.yaml").write_text(
+        "code: beyond\ntitle: Beyond\nskills:\n  - code: [unclosed\n"
+    )
 
     _, lines = failed_import(course_dir)
 
@@ -169,17 +237,23 @@ def test_it_reports_a_yaml_syntax_error_with_its_line(course_dir):
 
 def test_it_refuses_a_key_written_twice(course_dir):
     path = course_dir / "units" / "beyond.yaml"
-    path.write_text(path.read_text().replace("title: Beyond\n", "title: Beyond\ntitle: Again\n"))
+    path.write_text(
+        path.read_text().replace("title: Beyond\n", "title: Beyond\ntitle: Again\n")
+    )
 
     _, lines = failed_import(course_dir)
 
-    assert lines == ["units/beyond.yaml:3: YAML syntax error at line 3, column 1: duplicate key 'title' (first written on line 2)"]
+    assert lines == [
+        "units/beyond.yaml:3: YAML syntax error at line 3, column 1: duplicate key 'title' (first written on line 2)"
+    ]
 
 
 def test_it_reports_a_misconception_the_checker_matches_to_something_else(course_dir):
     def add_duplicate_answer(unit):
         problem = unit["skills"][0]["problems"][0]
-        problem["misconceptions"].append({"code": "same-answer", "answer": "4917", "feedback": "Again."})
+        problem["misconceptions"].append(
+            {"code": "same-answer", "answer": "4917", "feedback": "Again."}
+        )
 
     edit_unit(course_dir, "basics", add_duplicate_answer)
 
@@ -192,7 +266,9 @@ def test_it_reports_a_misconception_the_checker_matches_to_something_else(course
 
 
 def test_it_names_a_cycle_once_even_with_a_skill_that_needs_itself():
-    assert find_cycles({"a": ["b"], "b": ["c"], "c": ["a"], "d": ["d"], "e": ["a"]}) == [["a", "b", "c", "a"], ["d", "d"]]
+    assert find_cycles(
+        {"a": ["b"], "b": ["c"], "c": ["a"], "d": ["d"], "e": ["a"]}
+    ) == [["a", "b", "c", "a"], ["d", "d"]]
     assert find_cycles({"a": [], "b": ["a"], "c": ["a", "b"]}) == []
 
 
@@ -229,22 +305,37 @@ def test_it_bumps_the_version_only_when_a_problems_content_changes(course_dir):
     assert report.new_versions == 1
     changed = Problem.objects.get(code="adding-01")
     assert (changed.version, changed.position) == (2, 1)
-    assert list(changed.revisions.order_by("version").values_list("version", flat=True)) == [1, 2]
-    assert changed.revisions.get(version=1).content["prompt"] == "What is $4817 + 1000$?\n"
-    assert changed.revisions.get(version=2).content["prompt"] == "What is $4817 + 1000$? Write the whole number.\n"
+    assert list(
+        changed.revisions.order_by("version").values_list("version", flat=True)
+    ) == [1, 2]
+    assert (
+        changed.revisions.get(version=1).content["prompt"] == "What is $4817 + 1000$?\n"
+    )
+    assert (
+        changed.revisions.get(version=2).content["prompt"]
+        == "What is $4817 + 1000$? Write the whole number.\n"
+    )
     moved.refresh_from_db()
     assert (moved.version, moved.position, moved.revisions.count()) == (1, 0, 1)
 
 
-def test_it_retires_removed_items_keeps_student_history_and_restores_them(course_dir, student):
+def test_it_retires_removed_items_keeps_student_history_and_restores_them(
+    course_dir, student
+):
     import_course(course_dir)
     problem = Problem.objects.get(code="doubling-02")
-    session = TutoringSession.objects.create(student=student, problem=problem, problem_version=1)
-    attempt = Attempt.objects.create(student=student, problem=problem, problem_version=1, answer="2:3", correct=True)
+    session = TutoringSession.objects.create(
+        student=student, problem=problem, problem_version=1
+    )
+    attempt = Attempt.objects.create(
+        student=student, problem=problem, problem_version=1, answer="2:3", correct=True
+    )
     original = (course_dir / "units" / "beyond.yaml").read_text()
 
     edit_unit(course_dir, "beyond", lambda unit: unit["skills"][0]["problems"].pop())
-    (course_dir / "course.yaml").write_text((course_dir / "course.yaml").read_text().replace("  - beyond\n", ""))
+    (course_dir / "course.yaml").write_text(
+        (course_dir / "course.yaml").read_text().replace("  - beyond\n", "")
+    )
     (course_dir / "units" / "beyond.yaml").rename(course_dir / "beyond.yaml.bak")
     report = import_course(course_dir)
 
@@ -258,7 +349,9 @@ def test_it_retires_removed_items_keeps_student_history_and_restores_them(course
     assert problem.retired_at is not None
     assert Skill.objects.get(code="doubling").retired_at is not None
     assert Unit.objects.get(code="beyond").retired_at is not None
-    assert list(Problem.objects.active().order_by("code").values_list("code", flat=True)) == [
+    assert list(
+        Problem.objects.active().order_by("code").values_list("code", flat=True)
+    ) == [
         "adding-01",
         "adding-02",
         "halves-01",
@@ -267,7 +360,9 @@ def test_it_retires_removed_items_keeps_student_history_and_restores_them(course
     assert Attempt.objects.get(pk=attempt.pk).problem_id == problem.pk
 
     (course_dir / "units" / "beyond.yaml").write_text(original)
-    (course_dir / "course.yaml").write_text((course_dir / "course.yaml").read_text() + "  - beyond\n")
+    (course_dir / "course.yaml").write_text(
+        (course_dir / "course.yaml").read_text() + "  - beyond\n"
+    )
     report = import_course(course_dir)
 
     assert counts(report)["problems"] == {"updated": 2, "unchanged": 3}
@@ -279,7 +374,9 @@ def test_it_retires_removed_items_keeps_student_history_and_restores_them(course
 
 def test_it_keeps_fitted_bkt_parameters_on_reimport(db):
     import_course(GOOD)
-    Skill.objects.filter(code="halves").update(bkt_prior=0.41, bkt_fitted_at="2026-01-01T00:00:00Z")
+    Skill.objects.filter(code="halves").update(
+        bkt_prior=0.41, bkt_fitted_at="2026-01-01T00:00:00Z"
+    )
 
     report = import_course(GOOD)
 
@@ -300,17 +397,26 @@ def test_it_warns_about_a_unit_file_that_course_yaml_does_not_list(course_dir):
 
     _, err = run_import(course_dir)
 
-    assert err.splitlines() == ["warning: units/draft.yaml: not listed in course.yaml units: ignored"]
+    assert err.splitlines() == [
+        "warning: units/draft.yaml: not listed in course.yaml units: ignored"
+    ]
     assert not Unit.objects.filter(code="draft").exists()
 
 
 def test_the_schema_in_docs_is_up_to_date():
-    assert DOCS_PATH.read_text(encoding="utf-8") == schema_json(), "run: python -m curriculum.schema"
+    assert DOCS_PATH.read_text(encoding="utf-8") == schema_json(), (
+        "run: python -m curriculum.schema"
+    )
 
 
 def test_the_published_schema_accepts_the_demo_course_files():
     schema = json.loads(DOCS_PATH.read_text(encoding="utf-8"))
-    demo = Path(__file__).resolve().parents[2] / "curriculum" / "content" / "middle-school-math"
+    demo = (
+        Path(__file__).resolve().parents[2]
+        / "curriculum"
+        / "content"
+        / "middle-school-math"
+    )
     course = yaml.safe_load((demo / "course.yaml").read_text())
 
     assert list(Draft202012Validator(schema).iter_errors(course)) == []
@@ -323,5 +429,7 @@ def test_the_published_schema_accepts_the_demo_course_files():
 def test_it_reads_the_units_of_a_single_file_course_with_their_paths():
     files = read_course(DATA / "single-file.yaml")
 
-    assert [(source.file, source.prefix) for source in files.unit_sources] == [("single-file.yaml", ("units", 0))]
+    assert [(source.file, source.prefix) for source in files.unit_sources] == [
+        ("single-file.yaml", ("units", 0))
+    ]
     assert files.issues == []

@@ -118,5 +118,5 @@ def log_in(page, server_url: str, username: str, password: str) -> None:
     page.goto(f"{server_url}/login/")
     page.fill("#id_username", username)
     page.fill("#id_password", password)
-    page.click("button[type=submit]")
-    page.wait_for_load_state()
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(lambda url: "/login/" not in url)

@@ -193,7 +193,7 @@ class FakeOpenAI:
         self.require_api_key = require_api_key
         self._reply_fn = reply
         self._moderation_fn = moderation
-        self._defaults = (latency_s, token_delay_s)
+        self._defaults = (latency_s, token_delay_s, reply, moderation)
         self._lock = threading.Lock()
         self._state = _State(latency_s=latency_s, token_delay_s=token_delay_s)
         self._ids = itertools.count(1)
@@ -272,11 +272,13 @@ class FakeOpenAI:
         self._call(self._listen())
 
     def reset(self) -> None:
-        """Forget replies, faults and recorded requests; restore latency; release hung requests; come back up."""
+        """Back to how it was built: no queued replies, faults or records; the constructor's
+        latency, rate and reply/moderation functions; hung requests released; listening."""
+        latency_s, token_delay_s, reply, moderation = self._defaults
         with self._lock:
-            self._state = _State(
-                latency_s=self._defaults[0], token_delay_s=self._defaults[1]
-            )
+            self._state = _State(latency_s=latency_s, token_delay_s=token_delay_s)
+            self._reply_fn = reply
+            self._moderation_fn = moderation
         if self._loop is not None:
             self._call(self._reset_in_loop())
 
@@ -941,6 +943,13 @@ def _count_prompt_tokens(messages: list[Any]) -> int:
 # -- standalone --------------------------------------------------------------------
 
 
+def _always(text: str) -> Callable[[dict[str, Any]], str]:
+    def reply(body: dict[str, Any]) -> str:
+        return text
+
+    return reply
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         description="Run the fake OpenAI-compatible server until interrupted."
@@ -964,11 +973,9 @@ def main(argv: list[str] | None = None) -> None:
 
     reply_fn: Callable[[dict[str, Any]], str | FakeReply] = default_reply
     if args.reply is not None:
-        fixed = args.reply
-        reply_fn = lambda body: fixed  # noqa: E731
+        reply_fn = _always(args.reply)
     elif args.reply_words:
-        words = " ".join(f"word{i % 97}" for i in range(args.reply_words))
-        reply_fn = lambda body: words  # noqa: E731
+        reply_fn = _always(" ".join(f"word{i % 97}" for i in range(args.reply_words)))
     fake = FakeOpenAI(
         args.host, args.port, reply=reply_fn, latency_s=args.latency_ms / 1000
     )

@@ -36,12 +36,18 @@ def answer(student, problem, correct, at=T0, *, hints_used=0, scored=True):
     return attempt, apply_attempt(attempt)
 
 
-def test_it_raises_mastery_on_a_correct_answer_as_the_closed_form_says(student, problem):
+def test_it_raises_mastery_on_a_correct_answer_as_the_closed_form_says(
+    student, problem
+):
     _, [change] = answer(student, problem, True)
     mastery = Mastery.objects.get(student=student, skill=problem.skill)
     assert mastery.p_known == pytest.approx(bkt_next(0.2, True))
     assert mastery.p_known == pytest.approx(0.6)
-    assert (change.p_before, change.p_after, change.level_before) == (0.2, mastery.p_known, Level.NOT_STARTED)
+    assert (change.p_before, change.p_after, change.level_before) == (
+        0.2,
+        mastery.p_known,
+        Level.NOT_STARTED,
+    )
     assert (mastery.n_scored, mastery.n_correct, mastery.last_correct) == (1, 1, True)
 
 
@@ -55,8 +61,18 @@ def test_it_lowers_mastery_on_a_wrong_answer_as_the_closed_form_says(student, pr
     )  # fmt: skip
 
 
-def test_it_follows_the_closed_form_over_a_sequence_with_the_skills_own_parameters(student):
-    problem = ProblemFactory(skill=SkillFactory(bkt_prior=0.35, bkt_learn=0.08, bkt_guess=0.25, bkt_slip=0.05, bkt_forget=0.02))
+def test_it_follows_the_closed_form_over_a_sequence_with_the_skills_own_parameters(
+    student,
+):
+    problem = ProblemFactory(
+        skill=SkillFactory(
+            bkt_prior=0.35,
+            bkt_learn=0.08,
+            bkt_guess=0.25,
+            bkt_slip=0.05,
+            bkt_forget=0.02,
+        )
+    )
     expected, p = [], 0.35
     for i, correct in enumerate([False, True, False, True, True, True]):
         p = bkt_next(p, correct, learn=0.08, guess=0.25, slip=0.05, forget=0.02)
@@ -82,14 +98,19 @@ def test_it_ignores_unscored_attempts(student, problem):
 
 
 def test_it_updates_every_tagged_skill_with_its_own_parameters(student):
-    main, other = SkillFactory(), SkillFactory(bkt_prior=0.5, bkt_guess=0.3, bkt_slip=0.2, bkt_learn=0.1)
+    main, other = (
+        SkillFactory(),
+        SkillFactory(bkt_prior=0.5, bkt_guess=0.3, bkt_slip=0.2, bkt_learn=0.1),
+    )
     problem = ProblemFactory(skill=main)
     problem.also_skills.add(other)
     attempt, changes = answer(student, problem, True)
     assert [c.mastery.skill for c in changes] == [main, other]
     assert [c.attempt for c in changes] == [attempt, attempt]
     assert Mastery.objects.get(skill=main).p_known == pytest.approx(bkt_next(0.2, True))
-    assert Mastery.objects.get(skill=other).p_known == pytest.approx(bkt_next(0.5, True, learn=0.1, guess=0.3, slip=0.2))
+    assert Mastery.objects.get(skill=other).p_known == pytest.approx(
+        bkt_next(0.5, True, learn=0.1, guess=0.3, slip=0.2)
+    )
 
 
 def test_it_keeps_every_change_with_the_attempt_that_caused_it(student, problem):
@@ -116,26 +137,49 @@ def test_it_walks_up_the_levels(student, problem):
     for i, correct in enumerate([False, True, True, True]):
         _, [change] = answer(student, problem, correct, T0 + timedelta(minutes=i))
         levels.append(change.level_after)
-    assert levels == [Level.ATTEMPTED, Level.ATTEMPTED, Level.PROFICIENT, Level.MASTERED]
+    assert levels == [
+        Level.ATTEMPTED,
+        Level.ATTEMPTED,
+        Level.PROFICIENT,
+        Level.MASTERED,
+    ]
     other = ProblemFactory(skill=SkillFactory(bkt_prior=0.25))  # p: 0.66, 0.91, 0.99
-    levels = [answer(student, other, True, T0 + timedelta(minutes=i))[1][0].level_after for i in range(3)]
+    levels = [
+        answer(student, other, True, T0 + timedelta(minutes=i))[1][0].level_after
+        for i in range(3)
+    ]
     assert levels == [Level.FAMILIAR, Level.PROFICIENT, Level.MASTERED]
 
 
 def test_it_needs_three_scored_attempts_for_mastery_however_high_p_known_is(student):
     problem = ProblemFactory(skill=SkillFactory(bkt_prior=0.9))
-    changes = [answer(student, problem, True, T0 + timedelta(minutes=i))[1][0] for i in range(3)]
+    changes = [
+        answer(student, problem, True, T0 + timedelta(minutes=i))[1][0]
+        for i in range(3)
+    ]
     assert changes[0].p_after >= 0.95
-    assert [c.level_after for c in changes] == [Level.PROFICIENT, Level.PROFICIENT, Level.MASTERED]
+    assert [c.level_after for c in changes] == [
+        Level.PROFICIENT,
+        Level.PROFICIENT,
+        Level.MASTERED,
+    ]
 
 
-def test_it_calls_three_right_answers_in_a_row_mastery_and_schedules_a_review_a_day_later(student, problem):
+def test_it_calls_three_right_answers_in_a_row_mastery_and_schedules_a_review_a_day_later(
+    student, problem
+):
     for i in range(3):
         answer(student, problem, True, T0 + timedelta(minutes=i))
     mastery = Mastery.objects.get(student=student)
     at = T0 + timedelta(minutes=2)
-    assert mastery.p_known == pytest.approx(bkt_next(bkt_next(bkt_next(0.2, True), True), True))
-    assert (mastery.level, mastery.mastered_at, mastery.next_review_at) == (Level.MASTERED, at, at + timedelta(days=1))
+    assert mastery.p_known == pytest.approx(
+        bkt_next(bkt_next(bkt_next(0.2, True), True), True)
+    )
+    assert (mastery.level, mastery.mastered_at, mastery.next_review_at) == (
+        Level.MASTERED,
+        at,
+        at + timedelta(days=1),
+    )
     assert mastery.reviews_passed == 0
 
 
@@ -152,7 +196,9 @@ def test_it_extends_the_interval_after_each_passed_review(student, problem):
         at = Mastery.objects.get(student=student).next_review_at + timedelta(hours=2)
         _, [change] = answer(student, problem, True, at)
         mastery = Mastery.objects.get(student=student)
-        schedule.append((change.reason, mastery.reviews_passed, mastery.next_review_at - at))
+        schedule.append(
+            (change.reason, mastery.reviews_passed, mastery.next_review_at - at)
+        )
     assert schedule == [
         ("review", 1, timedelta(days=3)),
         ("review", 2, timedelta(days=7)),
@@ -161,12 +207,17 @@ def test_it_extends_the_interval_after_each_passed_review(student, problem):
     assert mastery.level == Level.MASTERED
 
 
-def test_it_does_not_extend_the_interval_for_practice_before_the_review_is_due(student, problem):
+def test_it_does_not_extend_the_interval_for_practice_before_the_review_is_due(
+    student, problem
+):
     at = master(student, problem)
     _, [change] = answer(student, problem, True, at + timedelta(hours=3))
     mastery = Mastery.objects.get(student=student)
     assert change.reason == "attempt"
-    assert (mastery.reviews_passed, mastery.next_review_at) == (0, at + timedelta(days=1))
+    assert (mastery.reviews_passed, mastery.next_review_at) == (
+        0,
+        at + timedelta(days=1),
+    )
 
 
 def test_it_demotes_the_level_when_a_review_fails(student, problem):
@@ -178,7 +229,11 @@ def test_it_demotes_the_level_when_a_review_fails(student, problem):
     assert (change.reason, change.level_before) == ("review", Level.MASTERED)
     assert mastery.p_known == pytest.approx(bkt_next(before.p_known, False))
     assert mastery.level == change.level_after == Level.PROFICIENT
-    assert (mastery.next_review_at, mastery.mastered_at, mastery.reviews_passed) == (None, None, 0)
+    assert (mastery.next_review_at, mastery.mastered_at, mastery.reviews_passed) == (
+        None,
+        None,
+        0,
+    )
 
 
 def test_it_starts_the_review_ladder_again_after_mastery_is_regained(student, problem):
@@ -195,7 +250,9 @@ def test_it_starts_the_review_ladder_again_after_mastery_is_regained(student, pr
     )  # fmt: skip
 
 
-def test_it_tells_mastered_and_retained_from_mastered_with_a_review_due(student, problem):
+def test_it_tells_mastered_and_retained_from_mastered_with_a_review_due(
+    student, problem
+):
     at = master(student, problem)
     mastery = Mastery.objects.get(student=student)
     assert review_status(mastery, at + timedelta(hours=23)) == "retained"

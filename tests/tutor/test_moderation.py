@@ -19,7 +19,6 @@ from tutor.providers import (
     moderate,
 )
 
-pytest_plugins = ["tests.fakes.fixtures"]
 
 T = TypeVar("T")
 

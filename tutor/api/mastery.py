@@ -6,7 +6,7 @@ Courses: ``?course=<code>`` narrows to one course; without it, the courses of th
 classes.
 """
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from django.db.models import Q
 from django.http import Http404
@@ -29,8 +29,15 @@ if TYPE_CHECKING:
     from curriculum.models import Skill
 
 COURSE_PARAM = OpenApiParameter(
-    "course", OpenApiTypes.STR, description="A course code; default: the courses of the student's classes."
+    "course",
+    OpenApiTypes.STR,
+    description="A course code; default: the courses of the student's classes.",
 )
+
+
+def _student(request: Request, student_id: int) -> User:
+    """The student whose data the signed-in user may read (404 otherwise)."""
+    return access.get_student_for_viewer(cast(User, request.user), student_id)
 
 
 def _courses(request: Request, student: User) -> list:
@@ -65,8 +72,12 @@ class MasteryOutput(serializers.Serializer):
         help_text="For mastered skills: retained (no review due) or review_due; null otherwise.",
     )
     mastered_at = serializers.DateTimeField(source="mastery.mastered_at", default=None)
-    last_practiced_at = serializers.DateTimeField(source="mastery.last_practiced_at", default=None)
-    next_review_at = serializers.DateTimeField(source="mastery.next_review_at", default=None)
+    last_practiced_at = serializers.DateTimeField(
+        source="mastery.last_practiced_at", default=None
+    )
+    next_review_at = serializers.DateTimeField(
+        source="mastery.next_review_at", default=None
+    )
 
 
 class StudentMasteryView(APIView):
@@ -76,7 +87,7 @@ class StudentMasteryView(APIView):
         summary="A student's mastery of every skill of their courses, in course order",
     )
     def get(self, request: Request, student_id: int) -> Response:
-        student = access.get_student_for_viewer(request.user, student_id)
+        student = _student(request, student_id)
         rows = skill_masteries(student, _courses(request, student))
         return Response(MasteryOutput(rows, many=True).data)
 
@@ -109,18 +120,24 @@ class SkillHistoryView(APIView):
         summary="Every change to a student's mastery of one skill, with the attempt that caused it",
     )
     def get(self, request: Request, student_id: int, skill_code: str) -> Response:
-        student = access.get_student_for_viewer(request.user, student_id)
+        student = _student(request, student_id)
         skill = _skill_for(request, student, skill_code)
         mastery = Mastery.objects.filter(student=student, skill=skill).first()
         changes = (
-            MasteryChange.objects.filter(mastery=mastery).select_related("attempt__problem") if mastery else []
+            MasteryChange.objects.filter(mastery=mastery).select_related(
+                "attempt__problem"
+            )
+            if mastery
+            else []
         )
         body = {
             "mastery": MasteryOutput(SkillMastery(skill, mastery, timezone.now())).data,
             "changes": [
                 {
                     **self.ChangeOutput(change).data,
-                    "attempt": self.AttemptOutput(change.attempt).data if change.attempt else None,
+                    "attempt": self.AttemptOutput(change.attempt).data
+                    if change.attempt
+                    else None,
                 }
                 for change in changes
             ],
@@ -138,7 +155,9 @@ def _skill_for(request: Request, student: User, code: str) -> "Skill":
     if request.query_params.get("course"):
         skills = skills.filter(course_id__in=course_ids)
     else:
-        skills = skills.filter(Q(course_id__in=course_ids) | Q(masteries__student=student)).distinct()
+        skills = skills.filter(
+            Q(course_id__in=course_ids) | Q(masteries__student=student)
+        ).distinct()
     skill = sorted(skills, key=lambda s: (s.course_id not in course_ids, s.pk))
     if not skill:
         raise Http404
@@ -153,7 +172,9 @@ class NextProblemView(APIView):
             prompt = serializers.CharField()
             difficulty = serializers.IntegerField()
 
-        kind = serializers.ChoiceField(choices=["review", "revisit", "next"], allow_null=True)
+        kind = serializers.ChoiceField(
+            choices=["review", "revisit", "next"], allow_null=True
+        )
         reason = serializers.CharField()
         problem = ProblemOutput(allow_null=True)
         skill = SkillOutput(allow_null=True)
@@ -168,18 +189,26 @@ class NextProblemView(APIView):
         "is nothing to offer.",
     )
     def get(self, request: Request, student_id: int) -> Response:
-        student = access.get_student_for_viewer(request.user, student_id)
+        student = _student(request, student_id)
         courses = _courses(request, student)
         if not courses:
             return Response(_nothing("No course yet: join a class to get problems."))
         recommendation = next_problem(student, courses[0])
         if recommendation is None:
-            return Response(_nothing("Nothing to practise right now: every skill is mastered."))
+            return Response(
+                _nothing("Nothing to practise right now: every skill is mastered.")
+            )
         return Response(self.Output(recommendation).data)
 
 
 def _nothing(reason: str) -> dict:
-    return {"kind": None, "reason": reason, "problem": None, "skill": None, "expected_success": None}
+    return {
+        "kind": None,
+        "reason": reason,
+        "problem": None,
+        "skill": None,
+        "expected_success": None,
+    }
 
 
 class RefitView(APIView):

@@ -21,7 +21,13 @@ from dataclasses import dataclass, fields
 from typing import Literal
 
 Level = Literal["not_started", "attempted", "familiar", "proficient", "mastered"]
-LEVELS: tuple[Level, ...] = ("not_started", "attempted", "familiar", "proficient", "mastered")
+LEVELS: tuple[Level, ...] = (
+    "not_started",
+    "attempted",
+    "familiar",
+    "proficient",
+    "mastered",
+)
 
 # Level thresholds on P(known). "Mastered" also needs MASTERY_MIN_ATTEMPTS scored attempts with
 # the last one correct, so a lucky first answer on an easy skill is never called mastery.
@@ -116,7 +122,11 @@ def level(p_known: float, n_scored_attempts: int, last_correct: bool | None) -> 
     """
     if n_scored_attempts <= 0:
         return "not_started"
-    if p_known >= MASTERED_AT and n_scored_attempts >= MASTERY_MIN_ATTEMPTS and last_correct:
+    if (
+        p_known >= MASTERED_AT
+        and n_scored_attempts >= MASTERY_MIN_ATTEMPTS
+        and last_correct
+    ):
         return "mastered"
     if p_known >= PROFICIENT_AT:
         return "proficient"
@@ -125,7 +135,9 @@ def level(p_known: float, n_scored_attempts: int, last_correct: bool | None) -> 
     return "attempted"
 
 
-def retention(p_known: float, days_since_last_practice: float, half_life_days: float) -> float:
+def retention(
+    p_known: float, days_since_last_practice: float, half_life_days: float
+) -> float:
     """P(known) decayed along an exponential forgetting curve: halves every half_life_days.
 
     Use it to decide when a mastered skill is due for review (e.g. when retention drops below
@@ -134,14 +146,18 @@ def retention(p_known: float, days_since_last_practice: float, half_life_days: f
     if half_life_days <= 0:
         raise ValueError(f"half_life_days must be > 0, got {half_life_days!r}")
     if days_since_last_practice < 0:
-        raise ValueError(f"days_since_last_practice must be >= 0, got {days_since_last_practice!r}")
+        raise ValueError(
+            f"days_since_last_practice must be >= 0, got {days_since_last_practice!r}"
+        )
     return p_known * math.pow(2.0, -days_since_last_practice / half_life_days)
 
 
 def next_review_interval(n_successful_reviews: int) -> float:
     """Days until the next review: 1, 3, 7, 16, 35, then x2.2 each time, at most 180 days."""
     if n_successful_reviews < 0:
-        raise ValueError(f"n_successful_reviews must be >= 0, got {n_successful_reviews!r}")
+        raise ValueError(
+            f"n_successful_reviews must be >= 0, got {n_successful_reviews!r}"
+        )
     if n_successful_reviews < len(REVIEW_INTERVALS_DAYS):
         return REVIEW_INTERVALS_DAYS[n_successful_reviews]
     days = REVIEW_INTERVALS_DAYS[-1]

@@ -6,13 +6,16 @@ batch, so the Python overhead is paid once per EM iteration, not once per skill:
 
 * without forgetting, knowledge never goes away, so a student's hidden path is fully described by
   the attempt at which they learnt the skill (0 = knew it already, T = not yet). The E-step
-  enumerates that time for every sequence with prefix counts: exact, and no loop over time;
-* with forgetting, the E-step is a scaled forward-backward pass over a time-major layout (all
-  sequences step together, longest first, so each time step works on a prefix of the rows).
+  enumerates that time for every sequence with prefix counts: exact, and no loop over time
+  (``_TauBatch``);
+* with forgetting, the E-step is a scaled forward-backward pass, cut into chunks so that the
+  Python loop is ~100 steps long even for sequences of thousands of attempts (``_ChainBatch``).
 
-After EM: guess and slip are clipped to ``max_guess_slip`` in every M-step, degenerate fits are
-rejected in favour of the pooled parameters, and every skill is shrunk toward the pooled
-parameters with weight ``n_attempts / (n_attempts + shrink_k)``.
+EM steps are over-relaxed adaptively (a unit falls back to the plain step whenever the
+likelihood would drop), and a skill x restart leaves the batch once it has converged. The best
+non-degenerate restart is kept; guess and slip are clipped to ``max_guess_slip`` in every
+M-step; a skill whose restarts are all degenerate gets the pooled parameters; every other skill
+is shrunk toward the pooled parameters with weight ``n_attempts / (n_attempts + shrink_k)``.
 """
 
 from __future__ import annotations
@@ -28,9 +31,11 @@ from tutor.mastery.bkt import POOLED_DEFAULTS, BKTParams
 
 MAX_GUESS_SLIP = 0.3
 DEFAULT_SHRINK_K = 50.0  # pseudo-attempts of pooled evidence blended into every skill
+SHRUNK_AT = 0.05  # FitResult.shrunk: the pooled parameters carry at least this weight
 DEFAULT_RESTARTS = 3
 DEFAULT_MAX_ITER = 100
-DEFAULT_TOL = 1e-6  # stop when the log-likelihood per attempt improves by less than this
+# A restart stops when its log-likelihood per attempt improves by less than this.
+DEFAULT_TOL = 1e-6
 
 _EPS = 1e-9  # parameters stay in [_EPS, 1 - _EPS] inside EM so every log is finite
 _ETA_GROWTH = 1.5  # over-relaxation of EM steps, see _em
@@ -39,7 +44,8 @@ _PARAM_NAMES = ("prior", "learn", "guess", "slip", "forget")
 _P, _L, _G, _S, _F = range(5)
 
 K = TypeVar("K", bound=Hashable)
-BoolSeq = npt.ArrayLike  # one student's attempts on one skill, in order, truthy = correct
+# One student's attempts on one skill, in order, truthy = correct.
+BoolSeq = npt.ArrayLike
 
 
 @dataclass(frozen=True)
@@ -48,8 +54,9 @@ class FitResult:
 
     log_likelihood is the log-likelihood of the skill's data under ``params`` as returned (after
     shrinkage or fallback); NaN when the skill has no data. ``shrunk`` is True when the pooled
-    parameters carry at least 1% of the weight; ``rejected_reason`` says why the fit was
-    replaced by the pooled parameters (None when it was kept).
+    parameters carry at least ``SHRUNK_AT`` (5%) of the weight, i.e. the skill has fewer than
+    19 x shrink_k attempts; ``rejected_reason`` says why the fit was replaced by the pooled
+    parameters (None when it was kept).
     """
 
     params: BKTParams
@@ -165,6 +172,13 @@ def log_likelihood(sequences: Sequence[BoolSeq], params: BKTParams) -> float:
     return float(ll[0])
 
 
+def rejection_reason(params: BKTParams, log_likelihood: float) -> str | None:
+    """Why a fit is degenerate and must not be used (None when it is fine): a non-finite
+    log-likelihood; guess + slip >= 1 (a correct answer would not be evidence of knowing);
+    learn ~ 0 with prior ~ 0 (nobody ever knows the skill)."""
+    return _degenerate(_params_array([params])[0], log_likelihood)
+
+
 def _fit_groups(
     groups: Sequence[Sequence[BoolSeq]],
     *,
@@ -184,7 +198,9 @@ def _fit_groups(
     data = _Packed.from_groups(groups)
     fitted = np.flatnonzero(data.group_attempts > 0)
     rng = np.random.default_rng(seed)
-    init = _initial_params(len(fitted) * n_restarts, n_restarts, forgetting, rng, max_guess_slip)
+    init = _initial_params(
+        len(fitted) * n_restarts, n_restarts, forgetting, rng, max_guess_slip
+    )
     units_group = np.repeat(fitted, n_restarts)
     params, ll, converged = _em(
         data,
@@ -214,7 +230,9 @@ def _fit_groups(
         best = max(ok, key=lambda u: ll[u])
         weight = n / (n + shrink_k) if shrink_k > 0 else 1.0
         blended = weight * params[best] + (1.0 - weight) * pooled_row
-        final.append((_to_params(blended), bool(converged[best]), 1.0 - weight >= 0.01, None))
+        blended[[_G, _S]] = np.minimum(blended[[_G, _S]], max_guess_slip)
+        shrunk = 1.0 - weight >= SHRUNK_AT
+        final.append((_to_params(blended), bool(converged[best]), shrunk, None))
 
     final_ll = np.full(len(groups), np.nan)
     if len(fitted):
@@ -246,7 +264,11 @@ def _degenerate(raw: np.ndarray, ll: float) -> str | None:
 
 
 def _initial_params(
-    n_units: int, n_restarts: int, forgetting: bool, rng: np.random.Generator, max_gs: float
+    n_units: int,
+    n_restarts: int,
+    forgetting: bool,
+    rng: np.random.Generator,
+    max_gs: float,
 ) -> np.ndarray:
     """Restart 0 of every skill starts from a sensible fixed point, the others at random."""
     init = np.empty((n_units, 5))
@@ -256,12 +278,20 @@ def _initial_params(
     init[:, _S] = rng.uniform(0.01, max_gs, n_units)
     init[:, _F] = rng.uniform(0.0, 0.1, n_units) if forgetting else 0.0
     first = np.arange(0, n_units, n_restarts)
-    init[first] = [0.5, 0.15, min(0.2, max_gs), min(0.1, max_gs), 0.02 if forgetting else 0.0]
+    init[first] = [
+        0.5,
+        0.15,
+        min(0.2, max_gs),
+        min(0.1, max_gs),
+        0.02 if forgetting else 0.0,
+    ]
     return init
 
 
 def _params_array(params: Sequence[BKTParams]) -> np.ndarray:
-    return np.array([[getattr(p, name) for name in _PARAM_NAMES] for p in params], dtype=float)
+    return np.array(
+        [[getattr(p, name) for name in _PARAM_NAMES] for p in params], dtype=float
+    )
 
 
 def _to_params(row: np.ndarray) -> BKTParams:
@@ -310,7 +340,9 @@ class _Packed:
         obs = np.concatenate(arrays).astype(np.int8) if arrays else np.zeros(0, np.int8)
         seq_start = np.cumsum(seq_len) - seq_len
         seq_correct = (
-            np.add.reduceat(obs, seq_start, dtype=np.int64) if len(arrays) else seq_len.copy()
+            np.add.reduceat(obs, seq_start, dtype=np.int64)
+            if len(arrays)
+            else seq_len.copy()
         )
         group_first_seq = np.cumsum(group_seqs) - group_seqs
         seq_group = np.repeat(np.arange(len(groups)), group_seqs)
@@ -365,7 +397,9 @@ def _em(
     batch_units = active  # the units the current batch was built for
     for _ in range(max_iter):
         rows = np.searchsorted(batch_units, active)  # rows of the batch still active
-        ll_b, em_b = batch.step(theta[batch_units], m_step=True, max_guess_slip=max_guess_slip)
+        ll_b, em_b = batch.step(
+            theta[batch_units], m_step=True, max_guess_slip=max_guess_slip
+        )
         ll_new, em_new = ll_b[rows], em_b[rows]
         if not forgetting:
             em_new[:, _F] = 0.0
@@ -390,8 +424,10 @@ def _em(
     return em_acc, ll_acc, converged
 
 
-def _clip_params(params: np.ndarray, max_gs: float, forgetting: bool = True) -> np.ndarray:
-    out = np.clip(params, _EPS, 1.0 - _EPS)
+def _clip_params(
+    params: np.ndarray, max_gs: float, forgetting: bool = True
+) -> np.ndarray:
+    out: np.ndarray = np.clip(params, _EPS, 1.0 - _EPS)
     out[:, _G] = np.minimum(out[:, _G], max_gs)
     out[:, _S] = np.minimum(out[:, _S], max_gs)
     if not forgetting:
@@ -428,7 +464,9 @@ class _TauBatch:
         x[slot_of_attempt] = data.obs[_ranges(data.seq_start[seqs], seq_len)]
         cs = np.cumsum(x)
         self.c1 = (cs - np.repeat(cs[self.slot_start], n_slots)).astype(float)
-        self.tau = (np.arange(total) - np.repeat(self.slot_start, n_slots)).astype(float)
+        self.tau = (np.arange(total) - np.repeat(self.slot_start, n_slots)).astype(
+            float
+        )
         unit_slots = np.bincount(self.seq_unit, weights=n_slots, minlength=self.n_units)
         self.unit_slots = unit_slots.astype(np.int64)
         self.unit_slot_start = np.cumsum(self.unit_slots) - self.unit_slots
@@ -456,7 +494,9 @@ class _TauBatch:
             + (self.u_len - self.u_correct) * ls
             + self.u_seqs * (l1p - l1l + ll_)
         )
-        logp = self.c1 * np.repeat(a, self.unit_slots) + self.tau * np.repeat(b, self.unit_slots)
+        logp = self.c1 * np.repeat(a, self.unit_slots) + self.tau * np.repeat(
+            b, self.unit_slots
+        )
         logp[self.slot_start] += c[self.seq_unit]
         logp[self.slot_end] += d[self.seq_unit]
         peak = np.maximum.reduceat(logp, self.slot_start)
@@ -467,9 +507,15 @@ class _TauBatch:
         if not m_step:
             return ll, params
         w /= np.repeat(z, self.n_slots)
-        w_tau = np.add.reduceat(w * self.tau, self.unit_slot_start)  # attempts while unknown
-        w_c1 = np.add.reduceat(w * self.c1, self.unit_slot_start)  # correct while unknown
-        w_first = np.add.reduceat(w[self.slot_start], self.unit_seq_start)  # known at start
+        w_tau = np.add.reduceat(
+            w * self.tau, self.unit_slot_start
+        )  # attempts while unknown
+        w_c1 = np.add.reduceat(
+            w * self.c1, self.unit_slot_start
+        )  # correct while unknown
+        w_first = np.add.reduceat(
+            w[self.slot_start], self.unit_seq_start
+        )  # known at start
         w_never = np.add.reduceat(w[self.slot_end], self.unit_seq_start)  # never learnt
         new = params.copy()
         new[:, _P] = w_first / self.u_seqs
@@ -505,7 +551,9 @@ class _ChainBatch:
     ``eoff[c] + j``.
     """
 
-    def __init__(self, data: _Packed, units_group: np.ndarray, chunk: int | None = None) -> None:
+    def __init__(
+        self, data: _Packed, units_group: np.ndarray, chunk: int | None = None
+    ) -> None:
         seqs = data.seq_ids(units_group)
         counts = data.group_seqs[units_group]
         self.n_units = len(units_group)
@@ -536,7 +584,9 @@ class _ChainBatch:
         pos = data.seq_start[seqs][j_row[el_j]] + j_k[el_j] * size + el_c
         self.obs = data.obs[pos].astype(float)
         self.el_unit = self.chunk_unit[el_j]
-        self.el_code = 2 * self.el_unit + data.obs[pos]  # (unit, answer) -> emission lookup
+        self.el_code = (
+            2 * self.el_unit + data.obs[pos]
+        )  # (unit, answer) -> emission lookup
         self.first_el = inv[row_first]  # step 0 of chunk 0 of each row
         last_j = inv[row_first + row_chunks - 1]
         self.last_el = self.eoff[j_len[last_j] - 1] + last_j  # each row's last attempt
@@ -547,7 +597,10 @@ class _ChainBatch:
         self.n_linked = len(linked)
         link_pos = np.full(len(order), -1)
         link_pos[linked] = np.arange(len(linked))
-        self.link_m = len(linked) - np.cumsum(np.bincount(j_len[linked], minlength=size + 1))[:size]
+        self.link_m = (
+            len(linked)
+            - np.cumsum(np.bincount(j_len[linked], minlength=size + 1))[:size]
+        )
         self.link_off = np.concatenate([[0], np.cumsum(self.link_m)])
         l_c = np.repeat(np.arange(size), self.link_m)
         l_i = np.arange(int(self.link_off[-1])) - self.link_off[:-1][l_c]
@@ -556,19 +609,28 @@ class _ChainBatch:
         # Phase 2: rows ranked by number of chunks; level k lists chunk k of the rows having one.
         rank_rows = np.argsort(-row_chunks, kind="stable")
         k_max = int(row_chunks.max()) if n_rows else 0
-        self.n2 = n_rows - np.cumsum(np.bincount(row_chunks, minlength=k_max + 1))[:k_max]
+        self.n2 = (
+            n_rows - np.cumsum(np.bincount(row_chunks, minlength=k_max + 1))[:k_max]
+        )
         self.off2 = np.concatenate([[0], np.cumsum(self.n2)])
         lvl = np.repeat(np.arange(k_max), self.n2)
         rank = np.arange(int(self.off2[-1])) - self.off2[:-1][lvl]
         self.lvl_chunk = inv[row_first[rank_rows[rank]] + lvl]
-        self.lvl_link = link_pos[self.lvl_chunk]  # -1 for single-chunk rows (never used)
+        self.lvl_link = link_pos[
+            self.lvl_chunk
+        ]  # -1 for single-chunk rows (never used)
         self.u_len = np.bincount(self.el_unit, minlength=self.n_units).astype(float)
-        self.u_correct = np.bincount(self.el_unit, weights=self.obs, minlength=self.n_units)
+        self.u_correct = np.bincount(
+            self.el_unit, weights=self.obs, minlength=self.n_units
+        )
 
     def step(
         self, params: np.ndarray, *, m_step: bool, max_guess_slip: float = 1.0
     ) -> tuple[np.ndarray, np.ndarray]:
-        p = np.clip(params, _EPS, 1.0 - _EPS)
+        # Only EM needs parameters strictly inside (0, 1) (it divides by them); evaluation
+        # uses them as they are.
+        eps = _EPS if m_step else 0.0
+        p = np.clip(params, eps, 1.0 - eps)
         learn, forget = p[:, _L][self.chunk_unit], p[:, _F][self.chunk_unit]
         # P(answer | known) and P(answer | unknown), looked up by (unit, answer).
         e_known = np.column_stack([p[:, _S], 1.0 - p[:, _S]]).ravel()[self.el_code]
@@ -581,15 +643,25 @@ class _ChainBatch:
         if not m_step:
             return ll, params
         end = self._backward_boundaries(mats)
-        back, to_unknown, to_known = self._backward(end, e_known, e_unknown, learn, forget)
+        back, to_unknown, to_known = self._backward(
+            end, e_known, e_unknown, learn, forget
+        )
         known = pred * back
-        gamma = known / (known + (1.0 - pred) * (1.0 - back))  # P(known at t | all answers)
+        gamma = known / (
+            known + (1.0 - pred) * (1.0 - back)
+        )  # P(known at t | all answers)
         known_all = np.bincount(self.el_unit, weights=gamma, minlength=n)
         known_correct = np.bincount(self.el_unit, weights=gamma * self.obs, minlength=n)
-        known_last = np.bincount(self.first_unit, weights=gamma[self.last_el], minlength=n)
-        known_first = np.bincount(self.first_unit, weights=gamma[self.first_el], minlength=n)
+        known_last = np.bincount(
+            self.first_unit, weights=gamma[self.last_el], minlength=n
+        )
+        known_first = np.bincount(
+            self.first_unit, weights=gamma[self.first_el], minlength=n
+        )
         forgot = np.bincount(self.el_unit, weights=gamma * to_unknown, minlength=n)
-        learnt = np.bincount(self.el_unit, weights=(1.0 - gamma) * to_known, minlength=n)
+        learnt = np.bincount(
+            self.el_unit, weights=(1.0 - gamma) * to_known, minlength=n
+        )
         known_trans = known_all - known_last
         new = params.copy()
         new[:, _P] = known_first / self.u_seqs
@@ -600,12 +672,21 @@ class _ChainBatch:
         return ll, _clip_params(new, max_guess_slip)
 
     def _chunk_products(
-        self, e_known: np.ndarray, e_unknown: np.ndarray, learn: np.ndarray, forget: np.ndarray
+        self,
+        e_known: np.ndarray,
+        e_unknown: np.ndarray,
+        learn: np.ndarray,
+        forget: np.ndarray,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Phase 1: P = M_last ... M_first of every linked chunk, rescaled (only its direction
         matters)."""
         size = self.n_linked
-        p00, p01, p10, p11 = np.ones(size), np.zeros(size), np.zeros(size), np.ones(size)
+        p00, p01, p10, p11 = (
+            np.ones(size),
+            np.zeros(size),
+            np.zeros(size),
+            np.ones(size),
+        )
         lrn, fgt = learn[self.link_chunk], forget[self.link_chunk]
         for c in range(self.size):
             n = self.link_m[c]
@@ -629,7 +710,9 @@ class _ChainBatch:
         return p00, p01, p10, p11
 
     def _forward_boundaries(
-        self, mats: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], prior: np.ndarray
+        self,
+        mats: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+        prior: np.ndarray,
     ) -> np.ndarray:
         """Phase 2, forward: P(known) at the start of every chunk."""
         p00, p01, p10, p11 = mats
@@ -684,7 +767,9 @@ class _ChainBatch:
             # Message at the start of chunk k = P^T (message at its end).
             nk = p00[s] * bk + p10[s] * (1.0 - bk)
             nu = p01[s] * bk + p11[s] * (1.0 - bk)
-            end[self.lvl_chunk[self.off2[k - 1] : self.off2[k - 1] + n]] = nk / (nk + nu)
+            end[self.lvl_chunk[self.off2[k - 1] : self.off2[k - 1] + n]] = nk / (
+                nk + nu
+            )
         return end
 
     def _backward(

@@ -30,15 +30,29 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-MIN_ATTEMPTS = 10  # below this a skill keeps its parameters; above, shrinkage does the rest
-BKT_FIELDS = ["bkt_prior", "bkt_learn", "bkt_guess", "bkt_slip", "bkt_forget", "bkt_fitted_at", "bkt_fit_attempts"]
+MIN_ATTEMPTS = (
+    10  # below this a skill keeps its parameters; above, shrinkage does the rest
+)
+BKT_FIELDS = [
+    "bkt_prior",
+    "bkt_learn",
+    "bkt_guess",
+    "bkt_slip",
+    "bkt_forget",
+    "bkt_fitted_at",
+    "bkt_fit_attempts",
+]
 
 
 def attempt_sequences(course: Course | None = None) -> dict[int, list[list[bool]]]:
     """Skill id -> one list of observed answers per student, in order. Scored attempts only."""
     from curriculum.models import Problem
 
-    problems = Problem.objects.all() if course is None else Problem.objects.filter(course=course)
+    problems = (
+        Problem.objects.all()
+        if course is None
+        else Problem.objects.filter(course=course)
+    )
     tags: dict[int, list[int]] = defaultdict(list)
     for problem_id, skill_id in problems.values_list("id", "skill_id"):
         tags[problem_id].append(skill_id)
@@ -46,18 +60,25 @@ def attempt_sequences(course: Course | None = None) -> dict[int, list[list[bool]
     for problem_id, skill_id in through.values_list("problem_id", "skill_id"):
         if skill_id not in tags[problem_id]:
             tags[problem_id].append(skill_id)
-    attempts = Attempt.objects.filter(scored=True, problem__in=problems).order_by("student_id", "created_at", "id")
+    attempts = Attempt.objects.filter(scored=True, problem__in=problems).order_by(
+        "student_id", "created_at", "id"
+    )
     by_skill: dict[int, dict[int, list[bool]]] = defaultdict(dict)
     rows = attempts.values_list("student_id", "problem_id", "correct", "hints_used")
     for student_id, problem_id, correct, hints_used in rows.iterator(chunk_size=5000):
         observed = observed_correct(correct, hints_used)
         for skill_id in tags[problem_id]:
             by_skill[skill_id].setdefault(student_id, []).append(observed)
-    return {skill_id: list(students.values()) for skill_id, students in by_skill.items()}
+    return {
+        skill_id: list(students.values()) for skill_id, students in by_skill.items()
+    }
 
 
 def refit_skills(
-    course: Course | None = None, *, min_attempts: int = MIN_ATTEMPTS, forgetting: bool = False
+    course: Course | None = None,
+    *,
+    min_attempts: int = MIN_ATTEMPTS,
+    forgetting: bool = False,
 ) -> dict[str, Any]:
     """Refit the skills of ``course`` (all courses when None) and save them; returns a report.
 
@@ -73,7 +94,9 @@ def refit_skills(
     skills = Skill.objects.filter(pk__in=list(sequences))
     if course is not None:
         skills = skills.filter(course=course)
-    counts = {skill_id: sum(len(s) for s in seqs) for skill_id, seqs in sequences.items()}
+    counts = {
+        skill_id: sum(len(s) for s in seqs) for skill_id, seqs in sequences.items()
+    }
     report: dict[str, Any] = {
         "course": course.code if course else None,
         "n_attempts": sum(counts.values()),
@@ -84,14 +107,26 @@ def refit_skills(
         return report
     pooled = fit.fit_pooled(sequences, forgetting=forgetting).params
     report["pooled"] = pooled.as_dict()
-    eligible = {skill_id: seqs for skill_id, seqs in sequences.items() if counts[skill_id] >= min_attempts}
+    eligible = {
+        skill_id: seqs
+        for skill_id, seqs in sequences.items()
+        if counts[skill_id] >= min_attempts
+    }
     results = fit.fit_all(eligible, pooled=pooled, forgetting=forgetting)
     now = timezone.now()
     with transaction.atomic():
         changed = []
-        for skill in skills.select_related("course").select_for_update(of=("self",)).order_by("pk"):
+        for skill in (
+            skills.select_related("course")
+            .select_for_update(of=("self",))
+            .order_by("pk")
+        ):
             result = results.get(skill.pk)
-            entry: dict[str, Any] = {"id": skill.pk, "n_attempts": counts[skill.pk], "reason": None}
+            entry: dict[str, Any] = {
+                "id": skill.pk,
+                "n_attempts": counts[skill.pk],
+                "reason": None,
+            }
             if result is None:
                 entry["source"] = "kept"
             else:
@@ -103,7 +138,9 @@ def refit_skills(
                 skill.bkt_fit_attempts = result.n_attempts
                 changed.append(skill)
             entry["params"] = skill.bkt_params
-            report["skills"][skill.code if course else f"{skill.course.code}/{skill.code}"] = entry
+            report["skills"][
+                skill.code if course else f"{skill.course.code}/{skill.code}"
+            ] = entry
         Skill.objects.bulk_update(changed, BKT_FIELDS)
     log.info(
         "refit %s: %d attempts, %d skills fitted",

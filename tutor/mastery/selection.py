@@ -49,7 +49,8 @@ if TYPE_CHECKING:
 
 STRUGGLE_STREAK = 3  # wrong scored attempts in a row on a skill ...
 STRUGGLE_BELOW = bkt.FAMILIAR_AT  # ... with P(known) still below this
-RECENTLY = timedelta(days=14)  # a problem solved within this window is not offered again
+# A problem solved within this window is not offered again (outside a review).
+RECENTLY = timedelta(days=14)
 DIFFICULTY_LOGIT = 0.5  # logit shift per difficulty step away from the skill's mean
 
 Kind = Literal["review", "revisit", "next"]
@@ -76,6 +77,7 @@ class CourseCatalog:
     problems_by_skill: dict[int, list[Problem]]  # active problems tagged with the skill
     skills_by_problem: dict[int, list[int]]  # every problem of the course, retired too
     mean_difficulty: dict[int, float] = field(default_factory=dict)
+    prerequisites: dict[int, list[Skill]] = field(default_factory=dict)  # active ones
 
     @classmethod
     def load(cls, course: Course) -> CourseCatalog:
@@ -85,29 +87,54 @@ class CourseCatalog:
         skills = list(
             active_skills.filter(course=course)
             .select_related("unit")
-            .prefetch_related(Prefetch("prerequisites", queryset=Skill.objects.active()))
+            .prefetch_related(
+                Prefetch("prerequisites", queryset=Skill.objects.active())
+            )
             .order_by("unit__position", "position", "id")
         )
         known = {s.pk for s in skills}
-        problems = list(Problem.objects.filter(course=course).prefetch_related("also_skills").order_by("position", "id"))
+        problems = list(
+            Problem.objects.filter(course=course)
+            .prefetch_related("also_skills")
+            .order_by("position", "id")
+        )
         problems_by_skill: dict[int, list[Problem]] = defaultdict(list)
         skills_by_problem: dict[int, list[int]] = {}
         for problem in problems:
-            tags = list(dict.fromkeys([problem.skill_id, *(s.pk for s in problem.also_skills.all())]))
+            tags = list(
+                dict.fromkeys(
+                    [problem.skill_id, *(s.pk for s in problem.also_skills.all())]
+                )
+            )
             skills_by_problem[problem.pk] = tags
             if problem.retired_at is None:
                 for skill_id in tags:
                     if skill_id in known:
                         problems_by_skill[skill_id].append(problem)
-        for skill_id in problems_by_skill:  # the skill's own problems before those only tagged with it
-            problems_by_skill[skill_id].sort(key=lambda p, s=skill_id: p.skill_id != s)
+        # The skill's own problems before those only tagged with it.
+        for skill_id, tagged in problems_by_skill.items():
+            own = [p for p in tagged if p.skill_id == skill_id]
+            problems_by_skill[skill_id] = own + [
+                p for p in tagged if p.skill_id != skill_id
+            ]
         mean = {
-            skill_id: sum(p.difficulty for p in ps) / len(ps) for skill_id, ps in problems_by_skill.items()
+            skill_id: sum(p.difficulty for p in ps) / len(ps)
+            for skill_id, ps in problems_by_skill.items()
         }
-        return cls(course, skills, dict(problems_by_skill), skills_by_problem, mean)
+        prerequisites = {s.pk: list(s.prerequisites.all()) for s in skills}
+        return cls(
+            course,
+            skills,
+            dict(problems_by_skill),
+            skills_by_problem,
+            mean,
+            prerequisites,
+        )
 
 
-def predicted_success(p_known: float, params: bkt.BKTParams, difficulty: int, mean_difficulty: float) -> float:
+def predicted_success(
+    p_known: float, params: bkt.BKTParams, difficulty: int, mean_difficulty: float
+) -> float:
     """BKT's expected success on the skill, moved along the logit scale by relative difficulty."""
     p = min(max(bkt.expected_success(p_known, params), 1e-6), 1.0 - 1e-6)
     logit = math.log(p / (1.0 - p)) - DIFFICULTY_LOGIT * (difficulty - mean_difficulty)
@@ -127,14 +154,22 @@ class _StudentView:
     now: datetime
     masteries: dict[int, Mastery]
     solved_at: dict[int, datetime]  # problem id -> last correct attempt
-    scored: dict[int, list[tuple[datetime, bool]]]  # skill id -> scored observations, in order
+    # Skill id -> scored observations (time, observed correct), in order.
+    scored: dict[int, list[tuple[datetime, bool]]]
 
     @classmethod
     def load(cls, student: User, catalog: CourseCatalog, now: datetime) -> _StudentView:
-        skill_ids = {s.pk for s in catalog.skills} | {p.pk for s in catalog.skills for p in s.prerequisites.all()}
-        masteries = {m.skill_id: m for m in Mastery.objects.filter(student=student, skill_id__in=skill_ids)}
+        skill_ids = {s.pk for s in catalog.skills} | {
+            p.pk for ps in catalog.prerequisites.values() for p in ps
+        }
+        masteries = {
+            m.skill_id: m
+            for m in Mastery.objects.filter(student=student, skill_id__in=skill_ids)
+        }
         attempts = (
-            Attempt.objects.filter(student=student, problem__course=catalog.course, created_at__lte=now)
+            Attempt.objects.filter(
+                student=student, problem__course=catalog.course, created_at__lte=now
+            )
             .order_by("created_at", "id")
             .values_list("problem_id", "correct", "scored", "hints_used", "created_at")
         )
@@ -157,7 +192,9 @@ class _StudentView:
         return mastery.p_known if mastery else skill.bkt_prior
 
     def is_ready(self, skill: Skill) -> bool:
-        return all(self.is_mastered(p) for p in skill.prerequisites.all())
+        return all(
+            self.is_mastered(p) for p in self.catalog.prerequisites.get(skill.pk, [])
+        )
 
     def is_struggling(self, skill: Skill) -> bool:
         recent = self.scored.get(skill.pk, [])[-STRUGGLE_STREAK:]
@@ -178,7 +215,9 @@ class _StudentView:
         mean = self.catalog.mean_difficulty.get(skill.pk, 0.0)
         recent_cutoff = self.now - RECENTLY
         best: tuple[tuple, Problem, float] | None = None
-        for position, problem in enumerate(self.catalog.problems_by_skill.get(skill.pk, [])):
+        for position, problem in enumerate(
+            self.catalog.problems_by_skill.get(skill.pk, [])
+        ):
             solved = self.solved_at.get(problem.pk)
             if solved is None:
                 tier = 0
@@ -189,14 +228,23 @@ class _StudentView:
             else:
                 continue  # solved recently: not offered again outside a review
             success = predicted_success(p_known, params, problem.difficulty, mean)
-            key = (tier, distance_to_target(success), abs(success - sum(bkt.TARGET_SUCCESS) / 2), position)
+            key = (
+                tier,
+                distance_to_target(success),
+                abs(success - sum(bkt.TARGET_SUCCESS) / 2),
+                position,
+            )
             if best is None or key < best[0]:
                 best = (key, problem, success)
         return (best[1], best[2]) if best else None
 
 
 def next_problem(
-    student: User, course: Course, *, now: datetime | None = None, catalog: CourseCatalog | None = None
+    student: User,
+    course: Course,
+    *,
+    now: datetime | None = None,
+    catalog: CourseCatalog | None = None,
 ) -> Recommendation | None:
     """What the student should work on next in ``course``; None when there is nothing to offer."""
     now = now or timezone.now()
@@ -214,7 +262,9 @@ def _review_due(view: _StudentView) -> Recommendation | None:
     for _, _, skill in sorted(due, key=lambda d: (d[0] or view.now, d[1])):
         picked = view.pick(skill, review=True)
         if picked:
-            return Recommendation(picked[0], skill, f"Review due: {skill.name}", picked[1], "review")
+            return Recommendation(
+                picked[0], skill, f"Review due: {skill.name}", picked[1], "review"
+            )
     return None
 
 
@@ -229,23 +279,36 @@ def _next_up(view: _StudentView) -> Recommendation | None:
             revisit = _revisit_prerequisite(view, skill)
             if revisit:
                 return revisit
-        return Recommendation(picked[0], skill, f"Next up: {skill.name}", picked[1], "next")
+        return Recommendation(
+            picked[0], skill, f"Next up: {skill.name}", picked[1], "next"
+        )
     return None
 
 
 def _revisit_prerequisite(view: _StudentView, skill: Skill) -> Recommendation | None:
     """A problem of the weakest prerequisite of ``skill``, unless one was revisited since the last failure."""
     failed_at = view.last_scored_at(skill)
-    prerequisites = list(skill.prerequisites.all())
-    if failed_at is None or any((view.last_scored_at(p) or failed_at) > failed_at for p in prerequisites):
+    prerequisites = view.catalog.prerequisites.get(skill.pk, [])
+    if failed_at is None or any(
+        (view.last_scored_at(p) or failed_at) > failed_at for p in prerequisites
+    ):
         return None  # revisited already: back to the skill
     order = {s.pk: i for i, s in enumerate(view.catalog.skills)}
     for prerequisite in sorted(
-        prerequisites, key=lambda p: (view.is_mastered(p), view.p_known(p), order.get(p.pk, len(order)))
+        prerequisites,
+        key=lambda p: (
+            view.is_mastered(p),
+            view.p_known(p),
+            order.get(p.pk, len(order)),
+        ),
     ):
         picked = view.pick(prerequisite, review=True)
         if picked:
             return Recommendation(
-                picked[0], prerequisite, f"Let's revisit {prerequisite.name} first", picked[1], "revisit"
+                picked[0],
+                prerequisite,
+                f"Let's revisit {prerequisite.name} first",
+                picked[1],
+                "revisit",
             )
     return None

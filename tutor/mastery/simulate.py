@@ -26,7 +26,9 @@ if TYPE_CHECKING:
     from tutor.models import User
 
 
-def simulate_answers(params: bkt.BKTParams, n_attempts: int, rng: random.Random) -> list[bool]:
+def simulate_answers(
+    params: bkt.BKTParams, n_attempts: int, rng: random.Random
+) -> list[bool]:
     """One student's answers on one skill, drawn from BKT with ``params``."""
     known = rng.random() < params.prior
     answers = []
@@ -67,7 +69,9 @@ class Learner:
         for skill in skills:
             self._wake(skill, at)
         primary = self.params(skills[0])
-        correct = self.rng.random() < (1.0 - primary.slip if self.known[skills[0].pk] else primary.guess)
+        correct = self.rng.random() < (
+            1.0 - primary.slip if self.known[skills[0].pk] else primary.guess
+        )
         for skill in skills:
             params = self.params(skill)
             if self.known[skill.pk]:
@@ -87,7 +91,14 @@ class Learner:
 
 
 def attempt_for(
-    student: User, problem: Problem, correct: bool, at: datetime, rng: random.Random, *, scored: bool = True, hints_used: int = 0
+    student: User,
+    problem: Problem,
+    correct: bool,
+    at: datetime,
+    rng: random.Random,
+    *,
+    scored: bool = True,
+    hints_used: int = 0,
 ) -> Attempt:
     """An unsaved Attempt with a plausible answer: the key, or a known misconception, or a slip."""
     answer, misconception = problem.final_answer, ""
@@ -146,6 +157,8 @@ def simulate_cohort(
         for skill, problems in problems_by_skill.items():
             answers = simulate_answers(true_params[skill.pk], attempts_per_skill, rng)
             for j, correct in enumerate(answers):
-                attempts.append(attempt_for(student, problems[j % len(problems)], correct, at, rng))
+                attempts.append(
+                    attempt_for(student, problems[j % len(problems)], correct, at, rng)
+                )
                 at += timedelta(hours=1)
     return record(attempts, track=track)

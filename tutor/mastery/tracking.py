@@ -81,10 +81,16 @@ class MasteryState:
         )
 
     def review_due(self, at: datetime) -> bool:
-        return self.level == Level.MASTERED and self.next_review_at is not None and at >= self.next_review_at
+        return (
+            self.level == Level.MASTERED
+            and self.next_review_at is not None
+            and at >= self.next_review_at
+        )
 
 
-def advance(state: MasteryState, correct: bool, params: bkt.BKTParams, at: datetime) -> tuple[MasteryState, str]:
+def advance(
+    state: MasteryState, correct: bool, params: bkt.BKTParams, at: datetime
+) -> tuple[MasteryState, str]:
     """The state after one scored attempt at time ``at``, and the change's reason (attempt | review)."""
     was_mastered = state.level == Level.MASTERED
     is_review = state.review_due(at)
@@ -99,12 +105,20 @@ def advance(state: MasteryState, correct: bool, params: bkt.BKTParams, at: datet
         n_correct=state.n_correct + int(correct),
         last_correct=correct,
     )
-    if level == Level.MASTERED and not was_mastered:  # newly mastered: first review in 1 day
-        new = replace(new, mastered_at=at, reviews_passed=0, next_review_at=_review_after(at, 0))
-    elif level == Level.MASTERED and is_review:  # passed a review: the next one further out
+    mastered = level == Level.MASTERED
+    if mastered and not was_mastered:
+        # Newly mastered: the first review in a day.
+        new = replace(
+            new, mastered_at=at, reviews_passed=0, next_review_at=_review_after(at, 0)
+        )
+    elif mastered and is_review:
+        # Passed a review: the next one further out.
         passed = state.reviews_passed + 1
-        new = replace(new, reviews_passed=passed, next_review_at=_review_after(at, passed))
-    elif level != Level.MASTERED and was_mastered:  # demoted (a failed review, or any miss)
+        new = replace(
+            new, reviews_passed=passed, next_review_at=_review_after(at, passed)
+        )
+    elif was_mastered and not mastered:
+        # Demoted (a failed review, or any miss): the ladder starts again at the next mastery.
         new = replace(new, mastered_at=None, reviews_passed=0, next_review_at=None)
     return new, ("review" if is_review else "attempt")
 
@@ -113,7 +127,9 @@ def _review_after(at: datetime, reviews_passed: int) -> datetime:
     return at + timedelta(days=bkt.next_review_interval(reviews_passed))
 
 
-def review_status(mastery: Mastery | None, now: datetime | None = None) -> ReviewStatus | None:
+def review_status(
+    mastery: Mastery | None, now: datetime | None = None
+) -> ReviewStatus | None:
     """'retained' (mastered, no review due), 'review_due' (mastered, review due), else None."""
     if mastery is None or mastery.level != Level.MASTERED:
         return None
@@ -141,7 +157,9 @@ def apply_attempt(attempt: Attempt) -> list[MasteryChange]:
     for skill in skills_of(attempt.problem):
         params = params_for(skill)
         mastery, _ = Mastery.objects.select_for_update().get_or_create(
-            student_id=attempt.student_id, skill=skill, defaults={"p_known": params.prior}
+            student_id=attempt.student_id,
+            skill=skill,
+            defaults={"p_known": params.prior},
         )
         before = MasteryState.of(mastery)
         after, reason = advance(before, correct, params, at)
@@ -176,7 +194,9 @@ def courses_for_student(student: User) -> list[Course]:
         .select_related("course")
         .order_by("created_at", "id")
     )
-    return list({c.course_id: c.course for c in classrooms if c.course is not None}.values())
+    return list(
+        {c.course_id: c.course for c in classrooms if c.course is not None}.values()
+    )
 
 
 @dataclass(frozen=True)
@@ -208,7 +228,9 @@ class SkillMastery:
         return review_status(self.mastery, self.now)
 
 
-def skill_masteries(student: User, courses: list[Course], *, now: datetime | None = None) -> list[SkillMastery]:
+def skill_masteries(
+    student: User, courses: list[Course], *, now: datetime | None = None
+) -> list[SkillMastery]:
     """Every active skill of ``courses`` in course order, plus any other skill of those courses
     the student has a mastery row for (e.g. since retired). Two queries, whatever the size."""
     from curriculum.models import Skill
@@ -217,9 +239,9 @@ def skill_masteries(student: User, courses: list[Course], *, now: datetime | Non
     course_ids = [c.pk for c in courses]
     masteries = {
         m.skill_id: m
-        for m in Mastery.objects.filter(student=student, skill__course_id__in=course_ids).select_related(
-            "skill__unit", "skill__course"
-        )
+        for m in Mastery.objects.filter(
+            student=student, skill__course_id__in=course_ids
+        ).select_related("skill__unit", "skill__course")
     }
     skills = {
         s.pk: s
@@ -231,6 +253,9 @@ def skill_masteries(student: User, courses: list[Course], *, now: datetime | Non
         skills.setdefault(m.skill_id, m.skill)
     position = {pk: i for i, pk in enumerate(course_ids)}
     ordered = sorted(
-        skills.values(), key=lambda s: (position[s.course_id], s.unit.position, s.position, s.pk)
+        skills.values(),
+        key=lambda s: (position[s.course_id], s.unit.position, s.position, s.pk),
     )
-    return [SkillMastery(skill=s, mastery=masteries.get(s.pk), now=now) for s in ordered]
+    return [
+        SkillMastery(skill=s, mastery=masteries.get(s.pk), now=now) for s in ordered
+    ]

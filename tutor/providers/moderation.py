@@ -169,7 +169,7 @@ def uses_openai_moderation(config: ProviderConfig | None) -> bool:
 async def moderate(
     text: str,
     *,
-    config: ProviderConfig | None,
+    config: ProviderConfig | None = None,
     model: str = MODERATION_MODEL,
     retry_policy: RetryPolicy | None = None,
 ) -> ModerationResult:

@@ -3,7 +3,8 @@
 The SDK's own retries are off (max_retries=0): retries are decided once, in stream_reply.
 One pooled AsyncOpenAI client per (base_url, api_key) per event loop: an httpx client is
 bound to the loop it first ran on, so each loop (the ASGI server's, a Celery task's
-asyncio.run) gets its own, dropped with the loop. Close them with `await aclose()` before a
+asyncio.run, an async_to_sync call) gets its own. Clients of closed loops are dropped on the
+next lookup; to close their connections cleanly, `await aclose_clients()` before a
 short-lived loop ends.
 """
 
@@ -76,6 +77,7 @@ class OpenAIBackend:
         loop = asyncio.get_running_loop()
         key = (config.base_url, config.api_key)
         with self._lock:
+            self._forget_closed_loops()
             clients = self._clients.setdefault(loop, {})
             client = clients.get(key)
             if client is None:
@@ -86,11 +88,19 @@ class OpenAIBackend:
                         api_key=api_key,
                         max_retries=0,
                         timeout=_timeout(config),
+                        # Our own httpx client: unlike the SDK's default one it does not, when
+                        # dropped with a closed loop, schedule its aclose() on the current loop.
+                        http_client=openai.DefaultAsyncHttpxClient(),
                     )
                 except openai.OpenAIError as exc:
                     raise classify(exc) from exc
                 clients[key] = client
         return client
+
+    def _forget_closed_loops(self) -> None:
+        # A pooled client's sockets reference its loop, so the weak key alone never lets go.
+        for loop in [loop for loop in self._clients if loop.is_closed()]:
+            del self._clients[loop]
 
     async def aclose(self) -> None:
         """Close the clients pooled for the running event loop."""
