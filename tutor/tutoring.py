@@ -37,7 +37,7 @@ from tutor.errors import Conflict, InvalidInput, NotFound, RateLimited
 from tutor.mastery.tracking import apply_attempt
 from tutor.models import Attempt, Flag, Mastery, MasteryChange, Message, Rating, Release, TutoringSession, User
 from tutor.providers import ProviderError, StreamResult, TutorRequest, stream_reply
-from tutor.providers.moderation import classify_offline
+from tutor.providers.moderation import ModerationResult, classify_offline, moderate
 
 log = logging.getLogger(__name__)
 
@@ -258,16 +258,13 @@ class _Plan:
     context: ctx.TutorContext
     release: Release
     guard: LeakGuard
-    safety_text: str | None
-    flagged: tuple[str, ...]
+    flagged: tuple[str, ...] = ()
 
 
 def _plan(message_id: int) -> _Plan:
     message = Message.objects.select_related("session__problem__skill", "session__student").get(pk=message_id)
     session = message.session
     release, _ = release_for_student(session.student_id)
-    moderation = classify_offline(message.text) if message.kind != Message.Kind.HINT_REQUEST else None
-    flagged = moderation.categories if moderation and moderation.flagged else ()
     context = build_context(message)
     key = session.problem.answer_key()
     return _Plan(
@@ -275,8 +272,6 @@ def _plan(message_id: int) -> _Plan:
         context=context,
         release=release,
         guard=LeakGuard(key=key, known_values=context.known_values, active=not session.is_solved),
-        safety_text=safety_reply(flagged),
-        flagged=flagged,
     )
 
 
@@ -359,11 +354,22 @@ class _Outcome:
     guard: dict
 
 
+async def _moderate(text: str, release: Release) -> ModerationResult:
+    """OpenAI's moderation endpoint for OpenAI releases (offline classifier if it fails), else offline."""
+    if release.backend == "openai":
+        return await moderate(text, config=provider_config(release))
+    return classify_offline(text)
+
+
 async def _run_reply(plan: _Plan, job: _Job) -> _Outcome:
+    if plan.message.kind != Message.Kind.HINT_REQUEST:
+        verdict = await _moderate(plan.message.text, plan.release)
+        plan.flagged = verdict.categories if verdict.flagged else ()
     guard_record: dict = {"input_moderation": list(plan.flagged)}
-    if plan.safety_text is not None:
-        job.push("delta", text=plan.safety_text)
-        return _Outcome(plan.safety_text, plan.release, StreamResult(text=plan.safety_text), guard_record)
+    safety_text = safety_reply(plan.flagged)
+    if safety_text is not None:
+        job.push("delta", text=safety_text)
+        return _Outcome(safety_text, plan.release, StreamResult(text=safety_text), guard_record)
     release = plan.release
     try:
         result, text = await _stream_guarded(release, plan, job)
@@ -381,7 +387,7 @@ async def _run_reply(plan: _Plan, job: _Job) -> _Outcome:
         job.push("replace", text=text)
     else:
         guard_record["answer_leak"] = "pass" if plan.guard.active else "inactive"
-    output = classify_offline(text)
+    output = await _moderate(text, release)
     if output.flagged:
         guard_record["output_moderation"] = list(output.categories)
         text = "Let's get back to the problem. What do you think the next step is?"

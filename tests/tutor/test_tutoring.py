@@ -196,7 +196,7 @@ def test_it_lets_the_tutor_say_the_answer_once_the_student_has_it(student, sessi
 
 @pytest.mark.parametrize("fault", ["timeout", 429, 500, "malformed", "down"])
 def test_it_falls_back_to_the_offline_tutor_when_the_provider_fails(student, session, fake_release, fake_openai, fault):
-    fake_openai.fail_next(fault, times=5, retry_after=0.05, hang_s=3)
+    fake_openai.fail_next(fault, times=5, retry_after=0.05, hang_s=3, path="/v1/chat/completions")
     message = turn(student, session, "chat", "I don't get it").message
     events = events_for(message.pk)
     assert events[-1].kind == "done"
@@ -209,7 +209,7 @@ def test_it_falls_back_to_the_offline_tutor_when_the_provider_fails(student, ses
 
 def test_it_never_shows_a_half_reply_as_complete_when_the_stream_is_cut(student, session, fake_release, fake_openai):
     fake_openai.queue_reply("Let's look at the denominators first, shall we? What are they?")
-    fake_openai.fail_next("cut", after_chunks=3)
+    fake_openai.fail_next("cut", after_chunks=3, path="/v1/chat/completions")
     message = turn(student, session, "chat", "help").message
     events = events_for(message.pk)
     kinds = [e.kind for e in events]
@@ -220,7 +220,7 @@ def test_it_never_shows_a_half_reply_as_complete_when_the_stream_is_cut(student,
 
 
 def test_it_retries_a_transient_error_without_falling_back(student, session, fake_release, fake_openai):
-    fake_openai.fail_next(500)
+    fake_openai.fail_next(500, path="/v1/chat/completions")
     fake_openai.queue_reply("Which denominators do you see?")
     message = turn(student, session, "chat", "help").message
     reply = async_to_sync(tutoring.complete_reply)(message.pk)
@@ -283,3 +283,26 @@ def test_it_records_a_thumbs_down_as_a_flag(student, session):
     tutoring.rate_message(student, reply, value=-1, comment="still vague")
     assert Flag.objects.filter(kind=Flag.Kind.THUMBS_DOWN).count() == 1
     assert reply.ratings.get().comment == "still vague"
+
+
+def test_it_uses_the_openai_backend_from_the_environment(student, session, fake_openai, settings, no_retry_backoff):
+    settings.OPENAI_API_KEY = "sk-from-env"
+    settings.OPENAI_BASE_URL = fake_openai.base_url
+    settings.TUTOR_MODEL = "gpt-4o-mini"
+    fake_openai.queue_reply("Which denominator could both fractions share?")
+    message = turn(student, session, "chat", "help").message
+    reply = async_to_sync(tutoring.complete_reply)(message.pk)
+    assert (reply.backend, reply.release.name, reply.text) == (
+        "openai", "openai-gpt-4o-mini", "Which denominator could both fractions share?"
+    )  # fmt: skip
+    assert fake_openai.chat_requests[-1].headers["authorization"] == "Bearer sk-from-env"
+    assert len(fake_openai.requests_to("/v1/moderations")) == 2  # the student's message, then the reply
+
+
+def test_it_flags_what_openai_moderation_flags(student, session, fake_release, fake_openai):
+    fake_openai.set_moderation(lambda text: {"harassment"} if "loser" in text else set())
+    message = turn(student, session, "chat", "you are a loser tutor").message
+    reply = async_to_sync(tutoring.complete_reply)(message.pk)
+    assert "kind and safe" in reply.text
+    assert Flag.objects.get(message=message).kind == Flag.Kind.MODERATION
+    assert fake_openai.chat_requests == []
