@@ -241,6 +241,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT 
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "worker-heartbeat": {"task": "tutor.tasks.record_worker_heartbeat", "schedule": 60.0},
     "nightly-bkt-fit": {"task": "tutor.mastery.fit_all_skills", "schedule": 24 * 3600.0},
+    "canary-monitor": {"task": "tutor.tasks.monitor_canaries", "schedule": env_float("CANARY_MONITOR_SECONDS", 60.0)},
 }
 
 # Models. With no OPENAI_API_KEY the offline curriculum tutor answers.

@@ -35,7 +35,17 @@ from tutor.engine.routing import fallback_release, provider_config, release_for_
 from tutor.engine.safety import safety_reply
 from tutor.errors import Conflict, InvalidInput, NotFound, RateLimited
 from tutor.mastery.tracking import apply_attempt
-from tutor.models import Attempt, Flag, Mastery, MasteryChange, Message, Rating, Release, TutoringSession, User
+from tutor.models import (
+    Attempt,
+    Flag,
+    Mastery,
+    MasteryChange,
+    Message,
+    Rating,
+    Release,
+    TutoringSession,
+    User,
+)
 from tutor.providers import ProviderError, StreamResult, TutorRequest, stream_reply
 from tutor.providers.moderation import ModerationResult, classify_offline, moderate
 

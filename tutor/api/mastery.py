@@ -23,7 +23,7 @@ from tutor.errors import Forbidden
 from tutor.mastery.refit import request_refit
 from tutor.mastery.selection import next_problem
 from tutor.mastery.tracking import SkillMastery, courses_for_student, skill_masteries
-from tutor.models import Mastery, MasteryChange, User
+from tutor.models import Mastery, User
 
 if TYPE_CHECKING:
     from curriculum.models import Skill
@@ -52,7 +52,7 @@ def _courses(request: Request, student: User) -> list:
         raise Http404 from None
 
 
-class SkillOutput(serializers.Serializer):
+class MasterySkillOutput(serializers.Serializer):
     id = serializers.IntegerField()
     code = serializers.CharField()
     name = serializers.CharField()
@@ -61,7 +61,7 @@ class SkillOutput(serializers.Serializer):
 
 
 class MasteryOutput(serializers.Serializer):
-    skill = SkillOutput()
+    skill = MasterySkillOutput()
     level = serializers.CharField()
     p_known = serializers.FloatField()
     n_scored = serializers.IntegerField()
@@ -92,27 +92,35 @@ class StudentMasteryView(APIView):
         return Response(MasteryOutput(rows, many=True).data)
 
 
+class MasteryAttemptOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    problem = serializers.CharField(source="problem.code")
+    answer = serializers.CharField()
+    correct = serializers.BooleanField()
+    scored = serializers.BooleanField()
+    hints_used = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+
+
+class MasteryChangeOutput(serializers.Serializer):
+    at = serializers.DateTimeField(source="created_at")
+    reason = serializers.CharField(help_text="attempt | review | refit | decay")
+    p_before = serializers.FloatField()
+    p_after = serializers.FloatField()
+    level_before = serializers.CharField()
+    level_after = serializers.CharField()
+    attempt = MasteryAttemptOutput(
+        allow_null=True, help_text="The attempt that caused the change."
+    )
+
+
 class SkillHistoryView(APIView):
-    class AttemptOutput(serializers.Serializer):
-        id = serializers.IntegerField()
-        problem = serializers.CharField(source="problem.code")
-        answer = serializers.CharField()
-        correct = serializers.BooleanField()
-        scored = serializers.BooleanField()
-        hints_used = serializers.IntegerField()
-        created_at = serializers.DateTimeField()
-
-    class ChangeOutput(serializers.Serializer):
-        at = serializers.DateTimeField(source="created_at")
-        reason = serializers.CharField(help_text="attempt | review | refit | decay")
-        p_before = serializers.FloatField()
-        p_after = serializers.FloatField()
-        level_before = serializers.CharField()
-        level_after = serializers.CharField()
-
     class Output(serializers.Serializer):
         mastery = MasteryOutput()
-        changes = serializers.ListField()
+        changes = MasteryChangeOutput(many=True)
+
+        class Meta:
+            ref_name = "MasteryHistory"
 
     @extend_schema(
         parameters=[COURSE_PARAM],
@@ -123,26 +131,9 @@ class SkillHistoryView(APIView):
         student = _student(request, student_id)
         skill = _skill_for(request, student, skill_code)
         mastery = Mastery.objects.filter(student=student, skill=skill).first()
-        changes = (
-            MasteryChange.objects.filter(mastery=mastery).select_related(
-                "attempt__problem"
-            )
-            if mastery
-            else []
-        )
-        body = {
-            "mastery": MasteryOutput(SkillMastery(skill, mastery, timezone.now())).data,
-            "changes": [
-                {
-                    **self.ChangeOutput(change).data,
-                    "attempt": self.AttemptOutput(change.attempt).data
-                    if change.attempt
-                    else None,
-                }
-                for change in changes
-            ],
-        }
-        return Response(body)
+        changes = mastery.changes.select_related("attempt__problem") if mastery else []
+        current = SkillMastery(skill, mastery, timezone.now())
+        return Response(self.Output({"mastery": current, "changes": changes}).data)
 
 
 def _skill_for(request: Request, student: User, code: str) -> "Skill":
@@ -172,12 +163,18 @@ class NextProblemView(APIView):
             prompt = serializers.CharField()
             difficulty = serializers.IntegerField()
 
+            class Meta:
+                ref_name = "NextProblemProblem"
+
+        class Meta:
+            ref_name = "NextProblem"
+
         kind = serializers.ChoiceField(
             choices=["review", "revisit", "next"], allow_null=True
         )
         reason = serializers.CharField()
         problem = ProblemOutput(allow_null=True)
-        skill = SkillOutput(allow_null=True)
+        skill = MasterySkillOutput(allow_null=True)
         expected_success = serializers.FloatField(allow_null=True)
 
     @extend_schema(
@@ -195,9 +192,7 @@ class NextProblemView(APIView):
             return Response(_nothing("No course yet: join a class to get problems."))
         recommendation = next_problem(student, courses[0])
         if recommendation is None:
-            return Response(
-                _nothing("Nothing to practise right now: every skill is mastered.")
-            )
+            return Response(_nothing("Nothing to practise right now."))
         return Response(self.Output(recommendation).data)
 
 
@@ -214,6 +209,9 @@ def _nothing(reason: str) -> dict:
 class RefitView(APIView):
     class Input(serializers.Serializer):
         course = serializers.CharField(required=False, allow_blank=True, default="")
+
+        class Meta:
+            ref_name = "Refit"
 
     @extend_schema(
         request=Input,

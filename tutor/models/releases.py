@@ -120,3 +120,39 @@ class Rollout(models.Model):
 
     def assigns_candidate(self, student_id: int) -> bool:
         return self.state == self.State.ACTIVE and self.bucket(student_id) < self.percent * 100
+
+
+class ReleaseEvent(models.Model):
+    """The audit log of release decisions: append-only, one row per decision, with its evidence."""
+
+    class Action(models.TextChoices):
+        REGISTERED = "registered", "Registered"
+        GATE = "gate", "Gate run"
+        PROMOTED = "promoted", "Promoted"
+        OVERRIDE_REQUESTED = "override_requested", "Override requested"
+        CANARY_STARTED = "canary_started", "Canary started"
+        ROLLED_BACK = "rolled_back", "Rolled back"
+        CANARY_STOPPED = "canary_stopped", "Canary stopped"
+        RETIRED = "retired", "Retired"
+
+    release = models.ForeignKey(Release, on_delete=models.PROTECT, related_name="events")
+    action = models.CharField(max_length=20, choices=Action.choices)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    automatic = models.BooleanField(default=False)
+    reason = models.TextField(blank=True)
+    evidence = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.release} {self.action} at {self.created_at:%Y-%m-%d %H:%M}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            raise Conflict("The release audit log is append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        raise Conflict("The release audit log is append-only.")
