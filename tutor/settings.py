@@ -72,7 +72,11 @@ def database_from_url(url: str) -> dict:
             port = parts.port
         except ValueError:
             raise ImproperlyConfigured(f"DATABASE_URL={url!r} has a bad port: {hint}.") from None
-        options = dict(parse_qsl(parts.query))
+        options: dict = dict(parse_qsl(parts.query))
+        pool_size = env_int("DB_POOL_MAX_SIZE", 0, minimum=0)
+        if pool_size:
+            # psycopg's pool: one per process; connections go back to it when Django closes them.
+            options["pool"] = {"min_size": min(2, pool_size), "max_size": pool_size, "timeout": 30}
         return {
             "ENGINE": "django.db.backends.postgresql",
             "NAME": name,

@@ -23,7 +23,7 @@ from decimal import Decimal
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, close_old_connections, transaction
 from django.utils import timezone
 
 from curriculum.checking import Verdict, check_answer
@@ -354,6 +354,8 @@ async def _generate(message_id: int, job: _Job) -> None:
         job.finished = True
         job.changed.set()
         _jobs.pop(message_id, None)
+        # The task may outlive its request (the browser left): release its database connection.
+        await sync_to_async(close_old_connections)()
 
 
 @dataclass

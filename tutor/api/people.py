@@ -11,17 +11,18 @@ from tutor import access, actions
 from tutor.errors import Forbidden
 
 
-class MeView(APIView):
-    class Output(serializers.Serializer):
-        id = serializers.IntegerField()
-        username = serializers.CharField()
-        display_name = serializers.CharField()
-        role = serializers.CharField()
-        organisation = serializers.CharField(source="organisation.name", default=None)
+class MeOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+    display_name = serializers.CharField()
+    role = serializers.CharField()
+    organisation = serializers.CharField(source="organisation.name", default=None)
 
-    @extend_schema(responses=Output, summary="The signed-in user")
+
+class MeView(APIView):
+    @extend_schema(responses=MeOutput, summary="The signed-in user")
     def get(self, request: Request) -> Response:
-        return Response(self.Output(request.user).data)
+        return Response(MeOutput(request.user).data)
 
 
 class ClassroomOutput(serializers.Serializer):
@@ -35,52 +36,55 @@ class ClassroomOutput(serializers.Serializer):
         return classroom.join_code if (user.is_teacher or user.is_org_admin) else None
 
 
+class ClassroomCreateInput(serializers.Serializer):
+    name = serializers.CharField(max_length=120)
+
+
 class ClassroomListView(APIView):
     permission_classes = [IsAuthenticated]
-
-    class Input(serializers.Serializer):
-        name = serializers.CharField(max_length=120)
 
     @extend_schema(responses=ClassroomOutput(many=True), summary="Classes visible to me")
     def get(self, request: Request) -> Response:
         classrooms = access.classrooms_visible_to(request.user).select_related("teacher")
         return Response(ClassroomOutput(classrooms, many=True, context={"request": request}).data)
 
-    @extend_schema(request=Input, responses={201: ClassroomOutput}, summary="Create a class (teachers)")
+    @extend_schema(request=ClassroomCreateInput, responses={201: ClassroomOutput}, summary="Create a class (teachers)")
     def post(self, request: Request) -> Response:
         if not (request.user.is_teacher or request.user.is_org_admin):
             raise Forbidden("Only teachers create classes.")
-        data = self.Input(data=request.data)
+        data = ClassroomCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
         classroom = actions.create_classroom(request.user, data.validated_data["name"])
         return Response(ClassroomOutput(classroom, context={"request": request}).data, status=201)
 
 
+class ClassroomRosterOutput(ClassroomOutput):
+    students = serializers.SerializerMethodField()
+
+    def get_students(self, classroom) -> list[dict]:
+        from tutor.models import User
+
+        return [
+            {"id": s.id, "username": s.username, "display_name": s.display_name}
+            for s in User.objects.in_classroom(classroom).order_by("username")
+        ]
+
+
 class ClassroomDetailView(APIView):
-    class Output(ClassroomOutput):
-        students = serializers.SerializerMethodField()
-
-        def get_students(self, classroom) -> list[dict]:
-            from tutor.models import User
-
-            return [
-                {"id": s.id, "username": s.username, "display_name": s.display_name}
-                for s in User.objects.in_classroom(classroom).order_by("username")
-            ]
-
-    @extend_schema(responses=Output, summary="A class I teach, with its roster")
+    @extend_schema(responses=ClassroomRosterOutput, summary="A class I teach, with its roster")
     def get(self, request: Request, classroom_id: int) -> Response:
         classroom = access.get_classroom_for_teacher(request.user, classroom_id)
-        return Response(self.Output(classroom, context={"request": request}).data)
+        return Response(ClassroomRosterOutput(classroom, context={"request": request}).data)
+
+
+class JoinInput(serializers.Serializer):
+    code = serializers.CharField(max_length=40)
 
 
 class JoinClassroomView(APIView):
-    class Input(serializers.Serializer):
-        code = serializers.CharField(max_length=40)
-
-    @extend_schema(request=Input, responses={201: ClassroomOutput}, summary="Join a class with its code (students)")
+    @extend_schema(request=JoinInput, responses={201: ClassroomOutput}, summary="Join a class with its code (students)")
     def post(self, request: Request) -> Response:
-        data = self.Input(data=request.data)
+        data = JoinInput(data=request.data)
         data.is_valid(raise_exception=True)
         enrollment = actions.join_classroom(request.user, data.validated_data["code"])
         return Response(ClassroomOutput(enrollment.classroom, context={"request": request}).data, status=201)

@@ -41,32 +41,32 @@ class SessionOutput(serializers.Serializer):
     started_at = serializers.DateTimeField()
 
 
-class SessionListView(APIView):
-    class Input(serializers.Serializer):
-        problem = serializers.IntegerField()
+class SessionStartInput(serializers.Serializer):
+    problem = serializers.IntegerField()
 
-    @extend_schema(request=Input, responses={201: SessionOutput}, summary="Start (or resume) a session on a problem")
+
+class SessionListView(APIView):
+    @extend_schema(request=SessionStartInput, responses={201: SessionOutput}, summary="Start (or resume) a session on a problem")
     def post(self, request: Request) -> Response:
-        data = self.Input(data=request.data)
+        data = SessionStartInput(data=request.data)
         data.is_valid(raise_exception=True)
         session = tutoring.start_session(request.user, data.validated_data["problem"])
         return Response(SessionOutput(session).data, status=201)
 
 
+class TranscriptOutput(SessionOutput):
+    messages = serializers.SerializerMethodField()
+
+    def get_messages(self, session) -> list[dict]:
+        messages = session.messages.select_related("release")
+        return [(ProvenanceOutput if m.role == "tutor" else MessageOutput)(m).data for m in messages]
+
+
 class SessionDetailView(APIView):
-    class Output(SessionOutput):
-        messages = serializers.SerializerMethodField()
-
-        def get_messages(self, session) -> list[dict]:
-            messages = session.messages.select_related("release")
-            return [
-                (ProvenanceOutput if m.role == "tutor" else MessageOutput)(m).data for m in messages
-            ]
-
-    @extend_schema(responses=Output, summary="A session with its transcript (student, their teacher, admins)")
+    @extend_schema(responses=TranscriptOutput, summary="A session with its transcript (student, their teacher, admins)")
     def get(self, request: Request, session_id: int) -> Response:
         session = access.get_session_for_viewer(request.user, session_id)
-        return Response(self.Output(session).data)
+        return Response(TranscriptOutput(session).data)
 
 
 def verdict_data(turn: tutoring.TurnResult) -> dict | None:
@@ -87,16 +87,24 @@ class TurnInput(serializers.Serializer):
     client_id = serializers.CharField(max_length=64, required=False, default="")
 
 
-class MessageCreateView(APIView):
-    class Output(serializers.Serializer):
-        message = MessageOutput()
-        verdict = serializers.DictField(allow_null=True)
-        stream_url = serializers.CharField()
-        solved = serializers.BooleanField()
+class MessageCreatedOutput(serializers.Serializer):
+    message = MessageOutput()
+    verdict = serializers.DictField(allow_null=True)
+    stream_url = serializers.CharField()
+    solved = serializers.BooleanField()
 
+
+class TurnOutput(serializers.Serializer):
+    message = MessageOutput()
+    verdict = serializers.DictField(allow_null=True)
+    reply = ProvenanceOutput(allow_null=True)
+    error = serializers.CharField(allow_null=True)
+
+
+class MessageCreateView(APIView):
     @extend_schema(
         request=TurnInput,
-        responses={201: Output},
+        responses={201: MessageCreatedOutput},
         summary="Send a chat message, an answer or a hint request; stream the reply from stream_url (SSE)",
         description="The message is stored before anything else. Idempotent on client_id. The reply streams "
         "as server-sent events: delta {text}, replace {text}, reset {}, then done {message_id, text} or "
@@ -118,15 +126,9 @@ class MessageCreateView(APIView):
 
 
 class TurnView(APIView):
-    class Output(serializers.Serializer):
-        message = MessageOutput()
-        verdict = serializers.DictField(allow_null=True)
-        reply = ProvenanceOutput(allow_null=True)
-        error = serializers.CharField(allow_null=True)
-
     @extend_schema(
         request=TurnInput,
-        responses={201: Output},
+        responses={201: TurnOutput},
         summary="Send a chat message, an answer or a hint request; returns the whole tutor reply",
         description="Idempotent on client_id: resending the same client_id returns the stored turn and reply. "
         "For token-by-token replies use the SSE stream at /api/messages/{id}/stream/.",
@@ -147,12 +149,13 @@ class TurnView(APIView):
         return Response(body, status=201 if reply else 503)
 
 
-class RatingView(APIView):
-    class Input(serializers.Serializer):
-        value = serializers.ChoiceField(choices=[1, -1])
-        comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=1000)
+class RatingInput(serializers.Serializer):
+    value = serializers.ChoiceField(choices=[1, -1])
+    comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=1000)
 
-    @extend_schema(request=Input, responses={201: None}, summary="Rate a tutor message (its student only)")
+
+class RatingView(APIView):
+    @extend_schema(request=RatingInput, responses={201: None}, summary="Rate a tutor message (its student only)")
     def post(self, request: Request, message_id: int) -> Response:
         from tutor.models import Message
 
@@ -162,7 +165,7 @@ class RatingView(APIView):
             from django.http import Http404
 
             raise Http404 from None
-        data = self.Input(data=request.data)
+        data = RatingInput(data=request.data)
         data.is_valid(raise_exception=True)
         tutoring.rate_message(request.user, message, **data.validated_data)
         return Response({"ok": True}, status=201)
