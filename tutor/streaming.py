@@ -4,6 +4,7 @@ import json
 from collections.abc import AsyncIterator
 
 from asgiref.sync import sync_to_async
+from django.db import close_old_connections
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 
 from tutor import access, tutoring
@@ -29,9 +30,10 @@ async def reply_stream(request: HttpRequest, message_id: int) -> HttpResponse:
     if not user.is_authenticated:
         return HttpResponse(status=401)
     try:
-        await sync_to_async(access.get_student_message)(user, message_id)
+        await tutoring.db_step(access.get_student_message, user, message_id)
     except Http404:
         return HttpResponse(status=404)
+    await sync_to_async(close_old_connections)()  # the stream may stay open for a while
     response = StreamingHttpResponse(_events(message_id), content_type="text/event-stream")
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"

@@ -23,7 +23,7 @@ from decimal import Decimal
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import IntegrityError, close_old_connections, transaction
+from django.db import IntegrityError, close_old_connections, connection, transaction
 from django.utils import timezone
 
 from curriculum.checking import Verdict, check_answer
@@ -156,6 +156,20 @@ def _record_answer(session: TutoringSession, message: Message) -> tuple[Verdict,
 # --- the tutor's reply ----------------------------------------------------------------------
 
 
+async def db_step(fn, *args):
+    """Run one synchronous database step from async code, then give its connection back (to the
+    pool, or closed), so that hundreds of open streams do not each hold a connection."""
+
+    def step():
+        try:
+            return fn(*args)
+        finally:
+            if not connection.in_atomic_block:
+                close_old_connections()
+
+    return await sync_to_async(step)()
+
+
 @dataclass(frozen=True)
 class ReplyEvent:
     kind: str  # delta | replace | reset | done | error
@@ -181,9 +195,9 @@ async def reply_events(message_id: int) -> AsyncIterator[ReplyEvent]:
     """Events of the reply to one student message; starts generating it if nobody has."""
     job = _jobs.get(message_id)
     if job is None:
-        claimed = await sync_to_async(_claim)(message_id)
+        claimed = await db_step(_claim, message_id)
         if claimed == "complete":
-            reply = await sync_to_async(_stored_reply)(message_id)
+            reply = await db_step(_stored_reply, message_id)
             yield ReplyEvent("done", _reply_payload(reply))
             return
         job = _jobs.get(message_id)
@@ -213,7 +227,7 @@ async def complete_reply(message_id: int) -> Message | None:
     """Run a reply to the end (for the JSON API and tests); the stored tutor message, or None."""
     async for _ in reply_events(message_id):
         pass
-    return await sync_to_async(_stored_reply)(message_id)
+    return await db_step(_stored_reply, message_id)
 
 
 def _claim(message_id: int) -> str:
@@ -235,7 +249,7 @@ def _claim(message_id: int) -> str:
 async def _wait_for_other_process(message_id: int) -> AsyncIterator[ReplyEvent]:
     deadline = time.monotonic() + settings.TUTOR_PROVIDER_TIMEOUT * 4
     while time.monotonic() < deadline:
-        reply = await sync_to_async(_stored_reply)(message_id)
+        reply = await db_step(_stored_reply, message_id)
         if reply is not None:
             yield ReplyEvent("done", _reply_payload(reply))
             return
@@ -342,20 +356,18 @@ def build_context(message: Message) -> ctx.TutorContext:
 
 async def _generate(message_id: int, job: _Job) -> None:
     try:
-        plan = await sync_to_async(_plan)(message_id)
+        plan = await db_step(_plan, message_id)
         outcome = await _run_reply(plan, job)
-        reply = await sync_to_async(_store_reply)(plan, outcome)
+        reply = await db_step(_store_reply, plan, outcome)
         job.push("done", **_reply_payload(reply))
     except Exception as error:  # the student must see a clear message, whatever broke
         log.exception("tutor reply failed for message %s", message_id)
-        await sync_to_async(_mark_failed)(message_id, repr(error)[:200])
+        await db_step(_mark_failed, message_id, repr(error)[:200])
         job.push("error", detail=UNAVAILABLE, retryable=True)
     finally:
         job.finished = True
         job.changed.set()
         _jobs.pop(message_id, None)
-        # The task may outlive its request (the browser left): release its database connection.
-        await sync_to_async(close_old_connections)()
 
 
 @dataclass
@@ -391,7 +403,7 @@ async def _run_reply(plan: _Plan, job: _Job) -> _Outcome:
         if plan.guard.emitted:
             job.push("reset")
         plan.guard = LeakGuard(key=plan.guard.key, known_values=plan.guard.known_values, active=plan.guard.active)
-        release = await sync_to_async(fallback_release)()
+        release = await db_step(fallback_release)
         result, text = await _stream_guarded(release, plan, job)
     if plan.guard.leaked is not None:
         guard_record["answer_leak"] = "replaced"
