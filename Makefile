@@ -44,3 +44,6 @@ beat: install
 
 clean:
 	rm -rf var/ .pytest_cache
+
+bench: install
+	$(PY) -m bench.run

@@ -126,7 +126,7 @@ class SkillAdmin(admin.ModelAdmin):
 
     @admin.display(description="Problems", ordering="problem_count")
     def n_problems(self, skill: Skill) -> int:
-        return skill.problem_count
+        return getattr(skill, "problem_count", 0)
 
 
 class ProblemRevisionInline(admin.TabularInline):

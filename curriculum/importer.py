@@ -270,11 +270,13 @@ def _schema_message(error: ValidationError) -> Iterator[tuple[Path_, str]]:
 def _schema_issues(
     validator: Draft202012Validator, data: Any, source: Source
 ) -> list[Issue]:
-    issues = []
+    issues: dict[
+        Issue, None
+    ] = {}  # one `required` error per missing key repeats the others
     for error in validator.iter_errors(data):
         for path, message in _schema_message(error):
-            issues.append(source.issue(path, message))
-    return issues
+            issues[source.issue(path, message)] = None
+    return list(issues)
 
 
 _UNIT_VALIDATOR = Draft202012Validator(UNIT_SCHEMA)
@@ -311,7 +313,8 @@ def read_course(path: str | Path) -> CourseFiles:
     path = Path(path)
     course_path = path / COURSE_FILE if path.is_dir() else path
     root = course_path.parent
-    data, course_source, issues = load_yaml(course_path, course_path.name)
+    display = course_path.name if path.exists() else str(path)
+    data, course_source, issues = load_yaml(course_path, display)
     files = CourseFiles(root, None, course_source, [], issues, [])
     if issues:
         return files
@@ -403,7 +406,8 @@ def iter_problems(
 def _check_duplicates(
     items: Iterable[tuple[Source, Path_, Any]], what: str
 ) -> list[Issue]:
-    issues, first_seen = [], {}
+    issues: list[Issue] = []
+    first_seen: dict[str, str] = {}
     for source, path, code in items:
         if not isinstance(code, str):
             continue
@@ -495,8 +499,8 @@ def find_cycles(graph: dict[str, list[str]]) -> list[list[str]]:
 
 
 def _check_prerequisites(files: CourseFiles) -> list[Issue]:
-    issues = []
-    skills = {}
+    issues: list[Issue] = []
+    skills: dict[str, tuple[Source, Path_, dict[str, Any]]] = {}
     for source, path, skill, _ in iter_skills(files):
         if isinstance(skill.get("code"), str):
             skills.setdefault(skill["code"], (source, path, skill))
@@ -533,7 +537,7 @@ def _check_prerequisites(files: CourseFiles) -> list[Issue]:
 
 
 def _check_hint_ladder(source: Source, path: Path_, hints: Any) -> list[Issue]:
-    kinds = [hint.get("kind") for _, hint in _dicts(hints)]
+    kinds = [str(hint.get("kind")) for _, hint in _dicts(hints)]
     if len(kinds) < 3 or any(kind not in HINT_ORDER for kind in kinds):
         return []  # reported by the schema
     ranks = [HINT_ORDER[kind] for kind in kinds]

@@ -20,6 +20,17 @@ async def _events(message_id: int) -> AsyncIterator[str]:
         yield _sse(event.kind, event.data)
 
 
+def _token_user(header: str):
+    """The user of a DRF `Authorization: Token <key>` header, for API clients that stream."""
+    from rest_framework.authtoken.models import Token
+
+    scheme, _, key = header.partition(" ")
+    if scheme.lower() != "token" or not key:
+        return None
+    token = Token.objects.select_related("user").filter(key=key.strip()).first()
+    return token.user if token and token.user.is_active else None
+
+
 async def reply_stream(request: HttpRequest, message_id: int) -> HttpResponse:
     """GET /api/messages/<id>/stream/: events `delta`, `replace`, `reset`, then `done` or `error`.
 
@@ -28,6 +39,8 @@ async def reply_stream(request: HttpRequest, message_id: int) -> HttpResponse:
     """
     user = await request.auser()
     if not user.is_authenticated:
+        user = await tutoring.db_step(_token_user, request.headers.get("Authorization", ""))
+    if user is None or not user.is_authenticated:
         return HttpResponse(status=401)
     try:
         await tutoring.db_step(access.get_student_message, user, message_id)

@@ -21,9 +21,10 @@ from .kinds import (
     bad_variable_names,
     declared_variables,
     infer_variables,
+    read_ratio,
 )
 from .numbers import parse_number
-from .text import clean_input, normalize_words
+from .text import clean_input, normalize_answer_text, normalize_option, normalize_words
 
 logger = logging.getLogger(__name__)
 
@@ -106,13 +107,21 @@ def check_answer(key: s.AnswerKey, raw_text: str) -> s.Verdict:
 
     Per kind (details in the checker classes):
     - integer / decimal / fraction: exact Fractions; unicode minus, "1,000", "+5", "$5", "5 cm",
-      "x = 5", number words. Forms beyond the kind's own need `allow`; a right value in a form
-      that isn't allowed gets the built-in misconception "wrong-form", an unsimplified fraction
-      "not-simplified" (unless "unsimplified" is allowed). Decimal tolerance defaults to 1e-9.
-    - expression: any equivalent expression ("2(x+3)" is "2x+6"), parsed safely.
+      "x = 5", "10/-3", number words; "15.0" for a whole number. Forms beyond the kind's own
+      need `allow`; a right value in a form that isn't allowed gets the built-in misconception
+      "wrong-form", an unsimplified fraction "not-simplified" (unless "unsimplified" is
+      allowed). A key written as a percent ("35%") reads a bare "35" as 35% and wants a percent
+      ("0.35" is "wrong-form" unless "decimal" is allowed); an integer key reads "35%" as 35.
+      Decimal tolerance defaults to 1e-9.
+    - expression: an equivalent expression ("12 + 3x" for "3x + 12"), parsed safely, in the
+      key's form: simplified ("3(x+4)" or "5x - 2x + 12" is "not-simplified") or, when the key
+      is factorised, factorised the same way ("3x + 12" for "3(x+4)" is "wrong-form"). With
+      `allow: [unsimplified]` any equivalent form. See `forms`.
     - equation: solved form "x = 3" needs "x = v" (either side) or the bare value; "2x = 6" is
       "not-solved". A general equation accepts any equivalent equation. See `equations`.
-    - choice: the option's letter, number or text. text: case, spacing and NFKC insensitive.
+    - choice: the option's letter, number or text (never another spelling of its value).
+      text: case, spacing, ":" spacing and NFKC insensitive; a ratio value ("2:3") also takes
+      "2 to 3", and an equivalent ratio not in lowest terms ("4:6") is "not-simplified".
 
     Order: a correct answer wins; then the key's misconceptions, first match wins (by `answer`,
     with the same equivalence as the correct answer but by value only for numbers, or by
@@ -222,12 +231,19 @@ def _spec_errors(spec: s.AnswerSpec) -> list[str]:
             errors.append(
                 f"allow: unknown form {form!r}; expected one of {', '.join(s.ALLOW_FORMS)}"
             )
-        elif spec.kind not in s.NUMERIC_KINDS:
+        elif spec.kind not in s.ALLOW_KINDS[form]:
+            where = (
+                "numeric kinds"
+                if s.ALLOW_KINDS[form] == s.NUMERIC_KINDS
+                else "numeric, expression and ratio answers"
+            )
+            errors.append(f"allow: {form!r} only applies to {where}, not {spec.kind}")
+        elif spec.kind == "text" and read_ratio(normalize_answer_text(spec.value)) is None:
             errors.append(
-                f"allow: {form!r} only applies to numeric kinds, not {spec.kind}"
+                f"allow: {form!r} only applies to a text answer that is a ratio like 2:3"
             )
     if spec.kind == "choice":
-        options = [normalize_words(choice) for choice in spec.choices]
+        options = [normalize_option(choice) for choice in spec.choices]
         if len(options) < 2:
             errors.append("choices: a choice question needs at least two options")
         if len(options) > 26:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import sympy
@@ -72,8 +72,13 @@ class Problem:
 @dataclass(frozen=True)
 class ParsedExpr:
     expr: sympy.Expr
-    # the written form with explicit operators, e.g. "2*(x+3)", to compare with known values
+    # the written form with explicit operators, e.g. "2*(x+3)", to compare with known values;
+    # numbers as values, so "0.50" and ".5" are "0.5"
     key: str
+    # the Python source given to sympy (our own names), for reading the written form
+    code: str = field(default="", compare=False)
+    # the written form for people, e.g. "2*(x + 3)" (sympy's str would expand it)
+    written: str = field(default="", compare=False)
 
     @property
     def display(self) -> str:
@@ -97,7 +102,16 @@ def _parse_expression(text: str, variables: tuple[str, ...]) -> ParsedExpr | Pro
     written = _code(tokens, variables)
     if isinstance(written, Problem):
         return written
-    code, key = written
+    code, key, display = written
+    expr = expression_from_code(code, variables)
+    if isinstance(expr, Problem):
+        return expr
+    return ParsedExpr(expr, key, code, display)
+
+
+def expression_from_code(code: str, variables: tuple[str, ...]) -> sympy.Expr | Problem:
+    """Evaluate Python source written by `_code` (or a piece of it, re-written by `ast.unparse`):
+    only our own names, numbers and operators."""
     local_dict: dict[str, object] = {
         f"v{i}": Symbol(name) for i, name in enumerate(variables)
     }
@@ -125,7 +139,7 @@ def _parse_expression(text: str, variables: tuple[str, ...]) -> ParsedExpr | Pro
         return Problem("zero")
     if _too_big(expr):
         return Problem("big")
-    return ParsedExpr(expr, key)
+    return expr
 
 
 def _tokens(text: str, variables: tuple[str, ...]) -> list[tuple[str, str]] | Problem:
@@ -187,12 +201,21 @@ def _number_code(text: str) -> str:
     return f"{whole}.{fraction or '0'}" if dot else whole
 
 
+def _number_key(text: str) -> str:
+    """A number as a value: "0.50", ".5" and "0.5" are all "0.5"; "5.0" is "5"."""
+    whole, _, fraction = text.partition(".")
+    whole, fraction = str(int(whole)) if whole else "0", fraction.rstrip("0")
+    return f"{whole}.{fraction}" if fraction else whole
+
+
 def _code(
     tokens: list[tuple[str, str]], variables: tuple[str, ...]
-) -> tuple[str, str] | Problem:
-    """Python source over our own names, plus the written-form key; explicit `*` and `**`."""
+) -> tuple[str, str, str] | Problem:
+    """Python source over our own names, the written-form key and the written form for people;
+    explicit `*` and `**`."""
     code: list[str] = []
     key: list[str] = []
+    display: list[str] = []
     previous, depth = "", 0
 
     def emit(kind: str, value: str) -> None:
@@ -206,7 +229,10 @@ def _code(
             code.append(_number_code(value))
         else:
             code.append("**" if value == "^" else value)
-        key.append(_number_code(value) if kind == "num" else value)
+        key.append(_number_key(value) if kind == "num" else value)
+        binary = value in "+-" and kind == "op" and previous == "atom"
+        shown = _number_code(value) if kind == "num" else value
+        display.append(f" {shown} " if binary else shown)
 
     for index, (kind, value) in enumerate(tokens):
         if value == ")" and index and tokens[index - 1][1] == "(":
@@ -233,7 +259,11 @@ def _code(
         previous = "atom" if is_atom else "func" if kind == "func" else "op"
     if depth or not tokens or previous == "func":
         return Problem("syntax")
-    return " ".join(code), "".join(key).replace("^", "**")
+    return (
+        " ".join(code),
+        "".join(key).replace("^", "**"),
+        "".join(display).replace("^", "**"),
+    )
 
 
 def _build(node: sympy.Basic, exponent_depth: int = 0) -> sympy.Basic:

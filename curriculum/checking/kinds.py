@@ -9,6 +9,7 @@ of a reading, with the same equivalence as the correct answer.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from . import spec as s
 from .equivalence import equivalent
 from .expressions import CONSTANTS, FUNCTIONS, ParsedExpr, Problem, parse_expression
 from .numbers import ParsedNumber, looks_like_decimal_comma, parse_number
-from .text import normalize_words
+from .text import normalize_answer_text, normalize_option, normalize_words
 
 _NAME = re.compile(r"[A-Za-z]+(?:_[A-Za-z0-9]+)?")
 _VARIABLE_NAME = re.compile(r"[A-Za-z](?:[A-Za-z]*|_[A-Za-z0-9]+)")
@@ -110,10 +111,20 @@ def bad_variable_names(spec: s.AnswerSpec) -> list[str]:
 class NumericChecker:
     """integer, decimal and fraction kinds. Values are exact Fractions.
 
-    Accepted forms: the kind's own (integer: whole numbers; decimal: whole numbers and decimals;
-    fraction: fractions and whole numbers), the form the key's value is written in, and the
-    spec's `allow` ("decimal", "percent", "mixed", "fraction"). A fraction or mixed number must
-    be in lowest terms unless "unsimplified" is allowed (or the key itself isn't simplified).
+    Accepted forms: the kind's own (integer: whole numbers, also written "15.0"; decimal: whole
+    numbers and decimals; fraction: fractions and whole numbers), the form the key's value is
+    written in, and the spec's `allow` ("decimal", "percent", "mixed", "fraction"). A fraction or
+    mixed number must be in lowest terms unless "unsimplified" is allowed (or the key itself
+    isn't simplified). A fraction may carry its sign on the denominator: "10/-3" is -10/3.
+
+    A key written as a percent ("35%") wants a percent. A bare number is read as one ("35" is
+    35%, like "35%" and "35 percent"), unless it is the key's own value unconverted ("0.35" for
+    35%, "1.2" for 120%, the prompt of a "write as a percent" item): that, like 7/20, is the
+    right value in the wrong form ("wrong-form") unless `allow` lists "decimal" (or "fraction",
+    "mixed"). An integer key not written as a percent (and not allowing "percent") reads a
+    percent sign as a label, like a unit: "35%" and "35 percent" are 35, for "what percent"
+    questions.
+
     Tolerance: for the decimal kind it applies to every form (default 1e-9); for integer and
     fraction kinds only to decimal and percent forms (default exact).
     """
@@ -124,9 +135,18 @@ class NumericChecker:
         if target is None:
             raise s.InvalidAnswerKey(f"{spec.value!r} is not a number")
         self.target = target
-        self.forms = _BASE_FORMS[spec.kind] | ({target.form} | set(spec.allow)) - {
-            "unsimplified"
-        }
+        allowed = set(spec.allow) - {"unsimplified"}
+        self.percent_key = target.form == "percent"
+        if self.percent_key:
+            # a whole number that is the value unconverted ("1" for 100%) is a decimal too
+            self.forms = {"percent"} | allowed | (
+                {"integer"} if "decimal" in allowed else set()
+            )
+        else:
+            self.forms = _BASE_FORMS[spec.kind] | {target.form} | allowed
+        self.percent_label = (
+            spec.kind == "integer" and not self.percent_key and "percent" not in allowed
+        )
         self.unsimplified_ok = "unsimplified" in spec.allow or not target.simplified
         if spec.tolerance is not None:
             self.tolerance = Fraction(str(spec.tolerance))
@@ -146,6 +166,13 @@ class NumericChecker:
         self.comma_hint = s.DECIMAL_COMMA.format(
             example=first_example(["2.5", "1.5"], is_answer)
         )
+        self.form_feedback = (
+            s.WRITE_PERCENT.format(
+                example=first_example(["40%", "50%", "25%"], is_answer)
+            )
+            if self.percent_key
+            else s.FORM_FEEDBACK[spec.kind]
+        )
 
     def _is_value(self, text: str) -> bool:
         number = parse_number(text)
@@ -153,11 +180,18 @@ class NumericChecker:
 
     def read(self, text: str) -> ParsedNumber | Failure:
         number = parse_number(text)
-        if number is not None:
-            return number
-        return Failure(
-            self.comma_hint if looks_like_decimal_comma(text) else self.generic
-        )
+        if number is None:
+            return Failure(
+                self.comma_hint if looks_like_decimal_comma(text) else self.generic
+            )
+        if self.percent_key and number.form in ("integer", "decimal"):
+            percent = _as_percent(number)
+            unconverted = self._equal(number, self.target.value)
+            if not unconverted or self._equal(percent, self.target.value):
+                return percent
+        if self.percent_label and number.form == "percent":
+            return _as_label(number)
+        return number
 
     def _equal(self, number: ParsedNumber, value: Fraction) -> bool:
         if self.kind == "decimal" or number.form in ("decimal", "percent"):
@@ -167,10 +201,11 @@ class NumericChecker:
     def judge(self, number: ParsedNumber) -> Judgement:
         if not self._equal(number, self.target.value):
             return Judgement(False)
-        if number.form not in self.forms:
-            return Judgement(
-                False, s.Misconception(s.WRONG_FORM, s.FORM_FEEDBACK[self.kind])
-            )
+        form = number.form
+        if self.kind == "integer" and form == "decimal" and number.value.denominator == 1:
+            form = "integer"  # "15.0": the same whole number
+        if form not in self.forms:
+            return Judgement(False, s.Misconception(s.WRONG_FORM, self.form_feedback))
         if not number.simplified and not self.unsimplified_ok:
             return Judgement(False, s.Misconception(s.NOT_SIMPLIFIED, s.SIMPLIFY))
         return Judgement(True)
@@ -183,6 +218,24 @@ class NumericChecker:
 
     def display(self, number: ParsedNumber) -> str:
         return number.display
+
+
+def _as_percent(number: ParsedNumber) -> ParsedNumber:
+    """A bare number read as a percent: "35" is 35%."""
+    return ParsedNumber(
+        number.value / 100,
+        "percent",
+        number.display + "%",
+        True,
+        ("percent", number.value),
+    )
+
+
+def _as_label(number: ParsedNumber) -> ParsedNumber:
+    """A percent whose sign is a label: "35%" is the number 35 (the display stays "35%")."""
+    value = number.value * 100
+    form = "decimal" if "." in number.display else "integer"
+    return ParsedNumber(value, form, number.display, True, ("number", value))
 
 
 class ExpressionChecker:
@@ -233,14 +286,19 @@ class ExpressionChecker:
 
 
 class ChoiceChecker:
-    """choice kind: the option's letter (A, "(b)", "option C"), number (1-based) or text.
+    """choice kind: the answer must identify one option, by its letter (A, "(b)", "option C"),
+    its number (1-based) or its text, compared after `normalize_option` (case, spacing, unicode,
+    edge punctuation, "20-ounce" = "20 ounce", a leading "the"/"a"/"an" ignored).
 
-    Letters are not accepted when some option is itself a single letter, nor option numbers
-    when some option is a number (then "2" means the option whose text is 2).
+    An option that is a number is also picked by the same number written the same way ("15.0"
+    is "15", "3 / 4" is "3/4", "62 percent" is "62%"), never by a different spelling of its
+    value: "3/4", "0.75" or "75%" do not pick the option "6/8". Letters are not accepted when
+    some option is itself a single letter, nor option numbers when some option is a number
+    (then "2" means the option whose text is 2).
     """
 
     def __init__(self, spec: s.AnswerSpec) -> None:
-        self.options = tuple(normalize_words(choice) for choice in spec.choices)
+        self.options = tuple(normalize_option(choice) for choice in spec.choices)
         self.numbers = tuple(parse_number(choice) for choice in spec.choices)
         self.letters_ok = not any(len(o) == 1 and o.isalpha() for o in self.options)
         self.numbers_ok = not any(self.numbers)
@@ -253,7 +311,7 @@ class ChoiceChecker:
         self.target = target
 
     def resolve(self, text: str) -> int | None:
-        normal = normalize_words(text)
+        normal = normalize_option(text)
         if normal in self.options:
             return self.options.index(normal)
         bare = re.sub(r"^(?:option|choice|answer)\s+", "", normal)
@@ -274,10 +332,10 @@ class ChoiceChecker:
             hits = [
                 i
                 for i, option in enumerate(self.numbers)
-                if option is not None and option.value == number.value
+                if option is not None and option.key == number.key
             ]
             return hits[0] if len(hits) == 1 else None
-        labelled = re.fullmatch(r"\(?([a-z])[).:]\s*(.+)", normal)
+        labelled = re.fullmatch(r"\(?([a-z])[).:]\s*(.+)", normalize_words(text))
         if labelled and self.letters_ok:
             index = ord(labelled.group(1)) - ord("a")
             return index if self.resolve(labelled.group(2)) == index else None
@@ -300,27 +358,93 @@ class ChoiceChecker:
         return chr(ord("A") + index)
 
 
+_RATIO_PART = r"\d+(?:\.\d+)?"
+_RATIO = re.compile(rf"{_RATIO_PART}(?:(?::| to ){_RATIO_PART})+")
+_RATIO_SEPARATOR = re.compile(r":| to ")
+
+
+@dataclass(frozen=True)
+class TextReading:
+    text: str
+    # "4:6", "4 to 6": the parts, when the text is a ratio
+    ratio: tuple[Fraction, ...] | None = None
+
+
+def read_ratio(text: str) -> tuple[Fraction, ...] | None:
+    """The parts of a ratio in normalised text ("3:4:10", "3 to 4"), or None."""
+    if _RATIO.fullmatch(text) is None:
+        return None
+    return tuple(Fraction(part) for part in _RATIO_SEPARATOR.split(text))
+
+
+def proportional(a: tuple[Fraction, ...], b: tuple[Fraction, ...]) -> bool:
+    """Whether two ratios have the same proportions (4:6 and 2:3)."""
+    if len(a) != len(b) or not any(a):
+        return False
+    i = next(i for i, part in enumerate(a) if part)
+    scale = b[i] / a[i]
+    return scale > 0 and all(y == scale * x for x, y in zip(a, b, strict=True))
+
+
+def lowest_terms(ratio: tuple[Fraction, ...]) -> bool:
+    return all(p.denominator == 1 for p in ratio) and math.gcd(*map(int, ratio)) == 1
+
+
 class TextChecker:
-    """text kind: the value or an accepted variant, ignoring case, spacing, NFKC and end punctuation."""
+    """text kind: the value or an accepted variant, compared after `normalize_answer_text`
+    (case, spacing, NFKC, end punctuation, no spaces around ":" and "/": "3 : 4" is "3:4").
+
+    A value that is a ratio of whole numbers ("2:3", "3:4:10") also accepts the same ratio
+    written "2 to 3"; an equivalent ratio that isn't in lowest terms ("4:6", "2.5:1.5") gets the
+    built-in "not-simplified", unless `allow` lists "unsimplified" (or the value itself isn't in
+    lowest terms), when it is correct. Misconception answers match the same way: "3 : 2" and
+    "6:4" match a misconception written "3:2".
+    """
 
     def __init__(self, spec: s.AnswerSpec) -> None:
         self.accepted = frozenset(
-            normalize_words(t) for t in (spec.value, *spec.accept)
+            normalize_answer_text(t) for t in (spec.value, *spec.accept)
         ) - {""}
-        if not normalize_words(spec.value):
+        value = normalize_answer_text(spec.value)
+        if not value:
             raise s.InvalidAnswerKey("the value is empty")
+        ratio = read_ratio(value)
+        self.ratio = (
+            ratio if ratio and all(p.denominator == 1 for p in ratio) else None
+        )
+        self.unsimplified_ok = "unsimplified" in spec.allow or (
+            self.ratio is not None and not lowest_terms(self.ratio)
+        )
 
-    def read(self, text: str) -> str | Failure:
-        return normalize_words(text) or Failure(s.EMPTY)
+    def read(self, text: str) -> TextReading | Failure:
+        normal = normalize_answer_text(text)
+        if not normal:
+            return Failure(s.EMPTY)
+        return TextReading(normal, read_ratio(normal))
 
-    def judge(self, text: str) -> Judgement:
-        return Judgement(text in self.accepted)
+    def judge(self, reading: TextReading) -> Judgement:
+        if reading.text in self.accepted:
+            return Judgement(True)
+        if (
+            self.ratio is None
+            or reading.ratio is None
+            or not proportional(reading.ratio, self.ratio)
+        ):
+            return Judgement(False)
+        if self.unsimplified_ok or lowest_terms(reading.ratio):
+            return Judgement(True)
+        feedback = s.NOT_SIMPLIFIED_YET.format(step=s.SIMPLIFY_STEPS["ratio"])
+        return Judgement(False, s.Misconception(s.NOT_SIMPLIFIED, feedback))
 
-    def matcher(self, answer: str) -> Callable[[str], bool] | Failure:
+    def matcher(self, answer: str) -> Callable[[TextReading], bool] | Failure:
         other = self.read(answer)
         if isinstance(other, Failure):
             return other
-        return lambda text: text == other
+        return lambda reading: reading.text == other.text or (
+            reading.ratio is not None
+            and other.ratio is not None
+            and proportional(reading.ratio, other.ratio)
+        )
 
-    def display(self, text: str) -> str:
-        return text
+    def display(self, reading: TextReading) -> str:
+        return reading.text

@@ -98,7 +98,7 @@ _GROUPED = r"\d{1,3}(?:,\d{3})+"
 _PLAIN = rf"(?:{_GROUPED}|\d+)"
 _UNSIGNED = re.compile(
     rf"""(?:(?P<whole>\d+)\s+(?:and\s+)?(?P<mnum>\d+)\s*/\s*(?P<mden>\d+)
-    |(?P<num>\d+)\s*/\s*(?P<den>\d+)
+    |(?P<num>\d+)\s*/\s*(?P<dsign>-\s*)?(?P<den>\d+)
     |(?P<int>{_PLAIN})?\.(?P<frac>\d+)(?P<dpct>\s*(?:%|percent|per\s*cent))?
     |(?P<integer>{_PLAIN})(?P<ipct>\s*(?:%|percent|per\s*cent))?)""",
     re.VERBOSE | re.IGNORECASE,
@@ -202,13 +202,14 @@ def number_from_match(match: re.Match[str], negative: bool) -> ParsedNumber | No
         if den == 0 or _too_long(groups["num"], groups["den"]):
             return None
         simplified = den > 1 and math.gcd(num, den) == 1
+        # "10/-3" is -10/3: the sign of the denominator moves to the front
         return _signed(
             Fraction(num, den),
             "fraction",
             f"{num}/{den}",
             simplified,
             ("fraction", num, den),
-            negative,
+            negative != bool(groups.get("dsign")),
         )
     if groups.get("frac") is not None:
         int_part = (groups.get("int") or "0").replace(",", "")

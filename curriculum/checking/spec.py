@@ -7,9 +7,21 @@ from dataclasses import dataclass
 KINDS = ("integer", "decimal", "fraction", "expression", "equation", "choice", "text")
 NUMERIC_KINDS = ("integer", "decimal", "fraction")
 ALGEBRA_KINDS = ("expression", "equation")
-# Extra forms a numeric answer may be written in. "fraction" is ours (the brief's list is
-# decimal/percent/mixed/unsimplified): it lets a decimal or integer answer accept 1/4.
+# Extra forms an answer may be written in (`allow`). For numeric kinds: "decimal", "percent",
+# "mixed" and "fraction" (it lets a decimal or integer answer accept 1/4; for a percent key,
+# "decimal" accepts 0.35 and "fraction" 7/20 for 35%), and "unsimplified" (a fraction or mixed
+# number not in lowest terms). For the expression kind only "unsimplified": any equivalent
+# expression, not just the simplified (or, for a factorised key, factorised) one. For a text
+# answer that is a ratio (2:3) only "unsimplified": an equivalent ratio such as 4:6.
 ALLOW_FORMS = ("decimal", "percent", "mixed", "fraction", "unsimplified")
+# Which kinds each form applies to.
+ALLOW_KINDS = {
+    "decimal": NUMERIC_KINDS,
+    "percent": NUMERIC_KINDS,
+    "mixed": NUMERIC_KINDS,
+    "fraction": NUMERIC_KINDS,
+    "unsimplified": (*NUMERIC_KINDS, "expression", "text"),
+}
 DEFAULT_DECIMAL_TOLERANCE = 1e-9
 
 # Codes of the misconceptions the checker reports by itself (authored codes may not use them).
@@ -90,6 +102,19 @@ FORM_FEEDBACK = {
     "decimal": "Write your answer as a decimal.",
     "fraction": "Write your answer as a fraction, a numerator over a denominator.",
 }
+WRITE_PERCENT = "Write it as a percent, like {example}."
+NOT_SIMPLIFIED_YET = "That's equivalent, but not simplified yet: {step}."
+SIMPLIFY_STEPS = {
+    "brackets": "expand the brackets",
+    "like-terms": "combine like terms",
+    "arithmetic": "work out the arithmetic with the numbers",
+    "powers": "combine the powers of the same factor",
+    "ratio": "simplify the ratio",
+}
+NOT_FACTORISED = (
+    "That's equivalent, but not factorised: write it as a product, taking out every "
+    "common factor."
+)
 SOLVE_FOR = "That equation is true, but it isn't solved yet. Get {var} on its own."
 WRITE_EQUATION = "Write your answer as an equation with {var} on one side."
 PART_OF_IT = "That's right as far as it goes, but it isn't the whole answer."

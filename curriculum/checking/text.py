@@ -259,3 +259,24 @@ def normalize_words(text: str) -> str:
     text = unicodedata.normalize("NFKC", text).casefold()
     text = text.replace("\u2019", "'").replace("\u2018", "'")
     return " ".join(text.split()).strip(_EDGE_PUNCTUATION + " ")
+
+
+_TIGHT = re.compile(r"\s*([:/])\s*")
+# a hyphen with a letter on one side joins words ("20-ounce"); between digits it may be a minus
+_WORD_HYPHEN = re.compile(r"(?<=[^\W\d_])-(?=\w)|(?<=\w)-(?=[^\W\d_])")
+_ARTICLE = re.compile(r"(?:the|a|an)\s+")
+
+
+def normalize_answer_text(text: str) -> str:
+    """Text answers: `normalize_words`, no spaces around ":" and "/" ("3 : 4" is "3:4"), and a
+    hyphen that joins words is a space ("20-ounce box" is "20 ounce box")."""
+    text = _TIGHT.sub(r"\1", normalize_words(text))
+    return " ".join(_WORD_HYPHEN.sub(" ", text).split())
+
+
+def normalize_option(text: str) -> str:
+    """Choice options and what is typed to pick one: `normalize_answer_text`, and a leading
+    article is dropped ("the 20-ounce box" is "20 ounce box")."""
+    text = normalize_answer_text(text)
+    article = _ARTICLE.match(text)
+    return text[article.end() :] if article else text

@@ -46,12 +46,19 @@ def test_it_shows_a_course_with_its_units_and_skill_codes(api_client, student, c
 
     assert response.status_code == 200
     assert response.json()["units"] == [
-        {"code": "basics", "title": "Basics", "position": 0, "skills": ["adding", "halves"]},
+        {
+            "code": "basics",
+            "title": "Basics",
+            "position": 0,
+            "skills": ["adding", "halves"],
+        },
         {"code": "beyond", "title": "Beyond", "position": 1, "skills": ["doubling"]},
     ]
 
 
-def test_it_lists_skills_with_prerequisites_and_bkt_parameters(api_client, student, course):
+def test_it_lists_skills_with_prerequisites_and_bkt_parameters(
+    api_client, student, course
+):
     response = get(api_client, student, "/api/courses/tiny-math/skills/")
 
     assert response.status_code == 200
@@ -61,7 +68,13 @@ def test_it_lists_skills_with_prerequisites_and_bkt_parameters(api_client, stude
         ("halves", "basics", ["adding"]),
         ("doubling", "beyond", ["adding", "halves"]),
     ]
-    assert skills[1]["bkt"] == {"prior": 0.3, "learn": 0.15, "guess": 0.2, "slip": 0.05, "forget": 0.0}
+    assert skills[1]["bkt"] == {
+        "prior": 0.3,
+        "learn": 0.15,
+        "guess": 0.2,
+        "slip": 0.05,
+        "forget": 0.0,
+    }
     assert skills[1]["bkt_fitted_at"] is None
 
 
@@ -72,8 +85,12 @@ def test_it_shows_a_skill_with_its_lesson(api_client, student, course):
     assert response.json()["lesson"] == "Half of a number $n$ is $\\frac{n}{2}$.\n"
 
 
-def test_it_never_sends_a_student_the_answer_solution_hints_or_misconceptions(api_client, student, course):
-    response = get(api_client, student, "/api/courses/tiny-math/skills/adding/problems/")
+def test_it_never_sends_a_student_the_answer_solution_hints_or_misconceptions(
+    api_client, student, course
+):
+    response = get(
+        api_client, student, "/api/courses/tiny-math/skills/adding/problems/"
+    )
 
     assert response.status_code == 200
     body = response.json()
@@ -101,22 +118,41 @@ def test_it_never_sends_a_student_the_answer_solution_hints_or_misconceptions(ap
 
 
 def test_a_teacher_sees_the_answer_key_solution_and_hints(api_client, teacher, course):
-    response = get(api_client, teacher, "/api/courses/tiny-math/skills/adding/problems/")
+    response = get(
+        api_client, teacher, "/api/courses/tiny-math/skills/adding/problems/"
+    )
 
     assert response.status_code == 200
     first = response.json()["results"][0]
     assert first["answer_spec"] == {"kind": "integer", "value": "5817"}
-    assert first["solution"] == "Adding 1000 adds one to the thousands digit: $4817 + 1000 = 5817$.\n"
-    assert [hint["kind"] for hint in first["hints"]] == ["hint", "scaffold", "bottom_out"]
+    assert (
+        first["solution"]
+        == "Adding 1000 adds one to the thousands digit: $4817 + 1000 = 5817$.\n"
+    )
+    assert [hint["kind"] for hint in first["hints"]] == [
+        "hint",
+        "scaffold",
+        "bottom_out",
+    ]
     assert first["misconceptions"] == [
-        {"code": "added-a-hundred", "answer": "4917", "feedback": "You added 100, not 1000. Look at the thousands digit."}
+        {
+            "code": "added-a-hundred",
+            "answer": "4917",
+            "feedback": "You added 100, not 1000. Look at the thousands digit.",
+        }
     ]
 
 
 def test_an_admin_sees_the_answer_key(api_client, admin_user, course):
-    response = get(api_client, admin_user, "/api/courses/tiny-math/skills/halves/problems/")
+    response = get(
+        api_client, admin_user, "/api/courses/tiny-math/skills/halves/problems/"
+    )
 
-    assert response.json()["results"][0]["answer_spec"] == {"kind": "fraction", "value": "3/8", "allow": ["decimal"]}
+    assert response.json()["results"][0]["answer_spec"] == {
+        "kind": "fraction",
+        "value": "3/8",
+        "allow": ["decimal"],
+    }
 
 
 def test_it_paginates_problems(api_client, teacher, course):
@@ -133,10 +169,18 @@ def test_it_paginates_problems(api_client, teacher, course):
             solution="s",
         )
 
-    first = get(api_client, teacher, "/api/courses/tiny-math/skills/adding/problems/").json()
-    second = api_client.get("/api/courses/tiny-math/skills/adding/problems/?page=2").json()
+    first = get(
+        api_client, teacher, "/api/courses/tiny-math/skills/adding/problems/"
+    ).json()
+    second = api_client.get(
+        "/api/courses/tiny-math/skills/adding/problems/?page=2"
+    ).json()
 
-    assert (first["count"], len(first["results"]), len(second["results"])) == (62, 50, 12)
+    assert (first["count"], len(first["results"]), len(second["results"])) == (
+        62,
+        50,
+        12,
+    )
     assert second["next"] is None
 
 
@@ -144,7 +188,9 @@ def test_it_hides_retired_problems_and_skills(api_client, student, course):
     Problem.objects.filter(code="adding-02").update(retired_at="2026-01-01T00:00:00Z")
     Skill.objects.filter(code="doubling").update(retired_at="2026-01-01T00:00:00Z")
 
-    problems = get(api_client, student, "/api/courses/tiny-math/skills/adding/problems/").json()
+    problems = get(
+        api_client, student, "/api/courses/tiny-math/skills/adding/problems/"
+    ).json()
     skills = api_client.get("/api/courses/tiny-math/skills/").json()
     retired = api_client.get("/api/courses/tiny-math/skills/doubling/")
 
@@ -155,8 +201,14 @@ def test_it_hides_retired_problems_and_skills(api_client, student, course):
 
 def test_it_answers_404_for_an_unknown_course_or_skill(api_client, student, course):
     assert get(api_client, student, "/api/courses/nope/").status_code == 404
-    assert api_client.get("/api/courses/tiny-math/skills/nope/problems/").status_code == 404
-    assert api_client.get("/api/courses/nope/skills/adding/").json() == {"error": "not_found", "detail": "Not found."}
+    assert (
+        api_client.get("/api/courses/tiny-math/skills/nope/problems/").status_code
+        == 404
+    )
+    assert api_client.get("/api/courses/nope/skills/adding/").json() == {
+        "error": "not_found",
+        "detail": "Not found.",
+    }
 
 
 def test_it_refuses_anonymous_requests(api_client, course):
@@ -169,7 +221,9 @@ def test_it_refuses_anonymous_requests(api_client, course):
 def test_it_is_read_only(api_client, teacher, course):
     api_client.force_authenticate(teacher)
 
-    response = api_client.post("/api/courses/tiny-math/skills/adding/problems/", {"code": "x"}, format="json")
+    response = api_client.post(
+        "/api/courses/tiny-math/skills/adding/problems/", {"code": "x"}, format="json"
+    )
 
     assert response.status_code == 405
     assert Problem.objects.count() == 5
@@ -188,9 +242,16 @@ def test_the_openapi_schema_documents_the_curriculum_endpoints(api_client, admin
         "/api/courses/{course_code}/skills/{skill_code}/",
         "/api/courses/{course_code}/skills/{skill_code}/problems/",
     } <= set(schema["paths"])
-    problems = schema["paths"]["/api/courses/{course_code}/skills/{skill_code}/problems/"]["get"]
+    problems = schema["paths"][
+        "/api/courses/{course_code}/skills/{skill_code}/problems/"
+    ]["get"]
     assert problems["responses"]["200"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/PaginatedProblemForRoleList"
     }
-    assert {"StudentProblemOutput", "StaffProblemOutput"} <= set(schema["components"]["schemas"])
-    assert "answer_spec" not in schema["components"]["schemas"]["StudentProblemOutput"]["properties"]
+    assert {"StudentProblemOutput", "StaffProblemOutput"} <= set(
+        schema["components"]["schemas"]
+    )
+    assert (
+        "answer_spec"
+        not in schema["components"]["schemas"]["StudentProblemOutput"]["properties"]
+    )

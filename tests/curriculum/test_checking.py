@@ -302,24 +302,18 @@ def test_it_compares_decimals_in_expressions_exactly():
 
 
 def test_it_handles_several_variables_and_functions():
-    assert check_answer(
-        key("expression", "2xy + y", variable="x, y"), "y(2x + 1)"
-    ) == right("y*(2*x + 1)")
+    two_variables = key("expression", "2xy + y", variable="x, y")
+    assert check_answer(two_variables, "y(2x + 1)") == right("y*(2*x + 1)")
     assert check_answer(key("expression", "2sqrt(2)"), "sqrt(8)").correct is True
-    assert (
-        check_answer(key("expression", "2pi r", variable="r"), "2\u03c0r").correct
-        is True
-    )
-    assert check_answer(
-        key("expression", "1"),
-        "sin(x)^2 + cos(x)^2",
-    ) == unreadable("I don't know what \u201cx\u201d means here. Use numbers only.")
-    assert (
-        check_answer(
-            key("expression", "1", variable="x"), "sin(x)^2 + cos(x)^2"
-        ).correct
-        is True
-    )
+    circle = key("expression", "2pi r", variable="r")
+    assert check_answer(circle, "2\u03c0r").correct is True
+    identity = key("expression", "1", variable="x")
+    assert check_answer(identity, "sin(x)^2 + cos(x)^2").correct is True
+
+
+def test_it_refuses_letters_when_the_answer_has_no_variables():
+    message = "I don't know what \u201cx\u201d means here. Use numbers only."
+    assert check_answer(key("expression", "1"), "x + 1") == unreadable(message)
 
 
 def test_it_does_not_treat_sqrt_of_a_square_as_the_variable():

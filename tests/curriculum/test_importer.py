@@ -164,36 +164,28 @@ def test_it_reports_every_problem_of_a_broken_course_at_once_and_imports_nothing
     message, lines = failed_import(BROKEN)
 
     assert message == f"15 problem(s) found in {BROKEN}; nothing was imported."
-    assert (
-        lines
-        == [
-            "course.yaml:8: units[3]: unit file units/missing-unit.yaml not found",
-            "units/alpha.yaml:6: skills[0].prerequisites: prerequisite cycle: s-a → s-c → s-b → s-a "
-            "(each skill needs the next one first)",
-            "units/alpha.yaml:11: skills[0].problems[0].answer.value: '2x+' is not an expression in x",
-            "units/alpha.yaml:14: skills[0].problems[0].hints: a hint ladder needs at least 3 steps (this one has 2)",
-            "units/alpha.yaml:18: skills[1].prerequisites[1]: unknown prerequisite 'nowhere'",
-            lines[
-                5
-            ],  # the choice that is not among the choices: the checker's wording, checked below
-            "units/alpha.yaml:26: skills[1].problems[0].hints: bad hint ladder [scaffold, hint, bottom_out]: "
-            "it must go hint(s), then scaffold(s), then exactly one bottom_out last",
-            "units/alpha.yaml:39: skills[2].problems[0].hints: bad hint ladder [hint, scaffold, hint]: "
-            "it must go hint(s), then scaffold(s), then exactly one bottom_out last",
-            "units/alpha.yaml:43: skills[2].problems[0].misconceptions[0]: answer '0.75' would be accepted as correct",
-            "units/beta.yaml:4: skills[0].code: duplicate skill code 's-a' (also at units/alpha.yaml: skills[0])",
-            "units/beta.yaml:8: skills[0].problems[0]: missing required key 'solution'",
-            "units/beta.yaml:8: skills[0].problems[0]: unknown key 'promt' (did you mean 'prompt'?)",
-            "units/beta.yaml:8: skills[0].problems[0].code: duplicate problem code 'a-1' "
-            "(also at units/alpha.yaml: skills[0].problems[0])",
-            "units/beta.yaml:15: skills[0].problems[0].difficulty: must be a whole number, not a string",
-            "units/gamma.yaml:10: YAML syntax error at line 10, column 41: while parsing a block mapping "
-            "expected <block end>, but found '<scalar>'",
-        ]
-    )
-    assert lines[5].startswith(
-        "units/alpha.yaml:23: skills[1].problems[0].answer.value: "
-    )
+    assert lines == [
+        "course.yaml:8: units[3]: unit file units/missing-unit.yaml not found",
+        "units/alpha.yaml:6: skills[0].prerequisites: prerequisite cycle: s-a → s-c → s-b → s-a "
+        "(each skill needs the next one first)",
+        "units/alpha.yaml:11: skills[0].problems[0].answer.value: '2x+' is not an expression in x",
+        "units/alpha.yaml:14: skills[0].problems[0].hints: a hint ladder needs at least 3 steps (this one has 2)",
+        "units/alpha.yaml:18: skills[1].prerequisites[1]: unknown prerequisite 'nowhere'",
+        "units/alpha.yaml:23: skills[1].problems[0].answer.value: '4' is not one of the choices",
+        "units/alpha.yaml:26: skills[1].problems[0].hints: bad hint ladder [scaffold, hint, bottom_out]: "
+        "it must go hint(s), then scaffold(s), then exactly one bottom_out last",
+        "units/alpha.yaml:39: skills[2].problems[0].hints: bad hint ladder [hint, scaffold, hint]: "
+        "it must go hint(s), then scaffold(s), then exactly one bottom_out last",
+        "units/alpha.yaml:43: skills[2].problems[0].misconceptions[0]: answer '0.75' would be accepted as correct",
+        "units/beta.yaml:4: skills[0].code: duplicate skill code 's-a' (also at units/alpha.yaml: skills[0])",
+        "units/beta.yaml:8: skills[0].problems[0]: missing required key 'solution'",
+        "units/beta.yaml:8: skills[0].problems[0]: unknown key 'promt' (did you mean 'prompt'?)",
+        "units/beta.yaml:8: skills[0].problems[0].code: duplicate problem code 'a-1' "
+        "(also at units/alpha.yaml: skills[0].problems[0])",
+        "units/beta.yaml:15: skills[0].problems[0].difficulty: must be a whole number, not a string",
+        "units/gamma.yaml:10: YAML syntax error at line 10, column 41: while parsing a block mapping "
+        "expected <block end>, but found '<scalar>'",
+    ]
     assert snapshot() == [[], [], [], [], [], []]
 
 
@@ -433,3 +425,64 @@ def test_it_reads_the_units_of_a_single_file_course_with_their_paths():
         ("single-file.yaml", ("units", 0))
     ]
     assert files.issues == []
+
+
+def test_an_admin_edit_of_a_problem_appends_a_revision(client, db):
+    from tutor.models import User
+
+    import_course(GOOD)
+    superuser = User.objects.create_superuser(
+        "root", "root@example.org", "pw-for-tests-1"
+    )
+    client.force_login(superuser)
+    problem = Problem.objects.get(code="adding-01")
+    for url in (
+        "/admin/curriculum/course/",
+        "/admin/curriculum/unit/",
+        "/admin/curriculum/skill/",
+        "/admin/curriculum/problem/",
+        "/admin/curriculum/problemrevision/",
+        f"/admin/curriculum/skill/{problem.skill_id}/change/",
+        f"/admin/curriculum/problemrevision/{problem.revisions.get().pk}/change/",
+    ):
+        assert client.get(url).status_code == 200, url
+    form = (
+        client.get(f"/admin/curriculum/problem/{problem.pk}/change/")
+        .context["adminform"]
+        .form
+    )
+    data = {name: form[name].value() for name in form.fields}
+    data.update(
+        {
+            "prompt": "What is $4817 + 1000$? Think about place value.",
+            "also_skills": [],
+            "revisions-TOTAL_FORMS": "1",
+            "revisions-INITIAL_FORMS": "1",
+            "revisions-MIN_NUM_FORMS": "0",
+            "revisions-MAX_NUM_FORMS": "1000",
+            "revisions-0-id": str(problem.revisions.get().pk),
+            "revisions-0-problem": str(problem.pk),
+        }
+    )
+    data = {key: value for key, value in data.items() if value is not None}
+
+    response = client.post(f"/admin/curriculum/problem/{problem.pk}/change/", data)
+
+    assert response.status_code == 302
+    problem.refresh_from_db()
+    assert problem.version == 2
+    assert problem.hints == problem.revisions.get(version=1).content["hints"]
+    assert problem.answer_spec == {"kind": "integer", "value": "5817"}
+    assert list(
+        problem.revisions.order_by("version").values_list("version", flat=True)
+    ) == [1, 2]
+    assert (
+        problem.revisions.get(version=2).content["prompt"]
+        == "What is $4817 + 1000$? Think about place value."
+    )
+    assert (
+        client.post(
+            f"/admin/curriculum/problemrevision/{problem.revisions.get(version=1).pk}/delete/"
+        ).status_code
+        == 403
+    )

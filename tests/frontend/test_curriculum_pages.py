@@ -18,7 +18,11 @@ def course(db):
 
 
 def test_it_sends_anonymous_visitors_to_the_login_page(client, course):
-    for url in ("/curriculum/", "/curriculum/tiny-math/", "/curriculum/tiny-math/adding/"):
+    for url in (
+        "/curriculum/",
+        "/curriculum/tiny-math/",
+        "/curriculum/tiny-math/adding/",
+    ):
         response = client.get(url)
         assert response.status_code == 302
         assert response["Location"] == f"/login/?next={url}"
@@ -39,7 +43,9 @@ def test_it_says_so_when_no_course_exists(login, student):
     assert "No course has been imported yet." in response.content.decode()
 
 
-def test_it_shows_a_course_with_its_skill_map_and_an_accessible_list(login, student, course):
+def test_it_shows_a_course_with_its_skill_map_and_an_accessible_list(
+    login, student, course
+):
     response = login(student).get("/curriculum/tiny-math/")
 
     assert response.status_code == 200
@@ -47,8 +53,13 @@ def test_it_shows_a_course_with_its_skill_map_and_an_accessible_list(login, stud
     svg = html[html.index("<svg") : html.index("</svg>")]
     assert 'role="group" aria-labelledby="graph-heading"' in svg
     assert svg.count("<rect ") == 3
-    assert svg.count('marker-end="url(#arrow)"') == 3  # adding->halves, adding->doubling, halves->doubling
-    assert '<a href="/curriculum/tiny-math/doubling/" aria-label="Doubling expressions (Beyond)">' in svg
+    assert (
+        svg.count('marker-end="url(#arrow)"') == 3
+    )  # adding->halves, adding->doubling, halves->doubling
+    assert (
+        '<a href="/curriculum/tiny-math/doubling/" aria-label="Doubling expressions (Beyond)">'
+        in svg
+    )
     assert '<a href="/curriculum/tiny-math/halves/">Halves</a>' in html
     assert 'Needs: <a href="#skill-adding">Adding whole numbers</a>' in html
     assert "Needs nothing first" in html
@@ -56,19 +67,47 @@ def test_it_shows_a_course_with_its_skill_map_and_an_accessible_list(login, stud
 
 
 def test_it_draws_each_skill_below_the_skills_it_needs(course):
-    skills = list(Skill.objects.select_related("unit").prefetch_related("prerequisites"))
+    skills = list(
+        Skill.objects.select_related("unit").prefetch_related("prerequisites")
+    )
 
     graph = layout_graph(skills)
 
     rows = [[node.skill.code for node in layer] for layer in graph.layers]
     assert rows == [["adding"], ["halves"], ["doubling"]]
-    assert [node.y for node in graph.nodes] == [12, 120, 228]
-    assert (graph.width, graph.height) == (192, 292)
-    assert sorted((edge.source.skill.code, edge.target.skill.code) for edge in graph.edges) == [
+    assert [node.y for node in graph.nodes] == [12, 122, 232]
+    assert (graph.width, graph.height) == (164, 302)
+    assert sorted(
+        (edge.source.skill.code, edge.target.skill.code) for edge in graph.edges
+    ) == [
         ("adding", "doubling"),
         ("adding", "halves"),
         ("halves", "doubling"),
     ]
+
+
+def test_it_wraps_a_wide_row_of_the_skill_map(course):
+    adding = Skill.objects.get(code="adding")
+    for n in range(7):
+        Skill.objects.create(
+            course=adding.course,
+            unit=adding.unit,
+            code=f"extra-{n}",
+            name=f"Extra {n}",
+            position=5 + n,
+        )
+    skills = list(
+        Skill.objects.select_related("unit")
+        .prefetch_related("prerequisites")
+        .order_by("position")
+    )
+
+    graph = layout_graph(skills)
+
+    assert [len(layer) for layer in graph.layers] == [8, 1, 1]
+    assert sorted({node.y for node in graph.layers[0]}) == [12, 122]
+    assert [node.y for node in graph.layers[2]] == [342]
+    assert graph.width == 934  # six columns: fits the page's 64rem column
 
 
 def test_it_renders_a_skill_lesson_with_math_for_katex(login, student, course):
@@ -96,7 +135,9 @@ def test_a_student_never_sees_problems_answers_or_solutions(login, student, cour
     assert "<dt>Problems</dt>\n  <dd>2</dd>" in html
 
 
-def test_a_teacher_sees_problems_with_answers_solutions_hints_and_misconceptions(login, teacher, course):
+def test_a_teacher_sees_problems_with_answers_solutions_hints_and_misconceptions(
+    login, teacher, course
+):
     response = login(teacher).get("/curriculum/tiny-math/adding/")
 
     html = response.content.decode()
@@ -105,7 +146,10 @@ def test_a_teacher_sees_problems_with_answers_solutions_hints_and_misconceptions
     assert "<summary>Worked solution</summary>" in html
     assert "<summary>Hint ladder (3)</summary>" in html
     assert "<code>4917</code>" in html
-    assert '<ol class="choices" type="A"><li>6 + 5</li><li>7 + 5</li><li>8 + 5</li></ol>' in html
+    assert (
+        '<ol class="choices" type="A"><li>6 + 5</li><li>7 + 5</li><li>8 + 5</li></ol>'
+        in html
+    )
 
 
 def test_an_admin_sees_the_solutions_too(login, admin_user, course):
@@ -126,9 +170,17 @@ def test_it_answers_404_for_unknown_or_retired_content(login, student, course):
 
 def test_the_pages_are_built_for_small_screens(login, teacher, course):
     html = login(teacher).get("/curriculum/tiny-math/").content.decode()
-    css = (Path(__file__).resolve().parents[2] / "frontend" / "static" / "css" / "curriculum.css").read_text()
+    css = (
+        Path(__file__).resolve().parents[2]
+        / "frontend"
+        / "static"
+        / "css"
+        / "curriculum.css"
+    ).read_text()
 
-    assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in html
+    assert (
+        '<meta name="viewport" content="width=device-width, initial-scale=1">' in html
+    )
     assert "/static/css/curriculum.css" in html
-    assert '<div class="skill-graph" tabindex="0"' in html
+    assert '<div class="skill-graph" tabindex="0" role="region"' in html
     assert ".skill-graph { overflow-x: auto;" in css
