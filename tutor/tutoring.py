@@ -54,6 +54,7 @@ log = logging.getLogger(__name__)
 TURN_KINDS = {"chat": Message.Kind.CHAT, "answer": Message.Kind.ANSWER, "hint": Message.Kind.HINT_REQUEST}
 UNAVAILABLE = "The tutor is unavailable right now. Your message is saved: try again in a moment."
 NUMBER = re.compile(r"-?\d+(?:[.,/]\d+)?%?")
+HISTORY_MESSAGES = 40
 
 
 @dataclass
@@ -303,7 +304,9 @@ def build_context(message: Message) -> ctx.TutorContext:
     session = message.session
     problem, student = session.problem, session.student
     skill = problem.skill
-    earlier = list(session.messages.filter(created_at__lt=message.created_at).exclude(pk=message.pk).complete())
+    # The window never needs more than the last few dozen messages, however long the session.
+    recent = session.messages.filter(pk__lt=message.pk).complete().order_by("-created_at", "-id")[:HISTORY_MESSAGES]
+    earlier = list(reversed(recent))
     history = ctx.window_history([ctx.HistoryTurn(m.role, m.text) for m in earlier])
     student_texts = [m.text for m in earlier if m.role == Message.Role.STUDENT] + [message.text]
     known = tuple(dict.fromkeys(NUMBER.findall(problem.prompt) + [n for t in student_texts for n in NUMBER.findall(t)]))
