@@ -74,9 +74,12 @@ class BKTParams:
         return {f.name: float(getattr(self, f.name)) for f in fields(self)}
 
 
-# Used for skills nobody has practised yet and when there is no fitted pooled prior. Rounded
-# from the pooled (all skills as one) fits on ASSISTments 2009 and Statics 2011 (bench/RESULTS.md).
-POOLED_DEFAULTS = BKTParams(prior=0.5, learn=0.1, guess=0.25, slip=0.15)
+# Used for skills nobody has practised yet and when there is no fitted pooled prior. learn,
+# guess and slip are rounded from the pooled fits (all skills as one) on ASSISTments 2009 and
+# Statics 2011 (bench/RESULTS.md: learn 0.03-0.18, guess 0.18-0.30, slip 0.12-0.21). Those logs
+# are mostly practice on material already known (fitted prior 0.74-0.86); a new skill here
+# starts at 0.3 instead, so mastery is earned: three correct answers in a row reach 0.95.
+POOLED_DEFAULTS = BKTParams(prior=0.3, learn=0.1, guess=0.25, slip=0.2)
 
 
 def predict_correct(p_known: float, params: BKTParams) -> float:

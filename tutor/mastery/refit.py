@@ -78,7 +78,7 @@ def refit_skills(
     course: Course | None = None,
     *,
     min_attempts: int = MIN_ATTEMPTS,
-    forgetting: bool = False,
+    forgetting: bool = True,
 ) -> dict[str, Any]:
     """Refit the skills of ``course`` (all courses when None) and save them; returns a report.
 
