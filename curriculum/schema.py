@@ -77,7 +77,9 @@ ANSWER = {
             "type": "array",
             "items": {"enum": list(ALLOW_FORMS)},
             "uniqueItems": True,
-            "description": "Extra forms a numeric answer may be written in (e.g. [mixed, decimal] for 3/2).",
+            "description": "Extra accepted forms. Numeric kinds: decimal, percent, mixed, fraction, unsimplified "
+            "(e.g. [mixed, decimal] for 3/2; an integer key with percent reads '35%' as 35). Expressions and "
+            "ratio-like text: unsimplified accepts any equivalent form.",
         },
         "choices": _strings(
             "Multiple choice: the options, in display order (value must be one of them).",

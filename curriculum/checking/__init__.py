@@ -8,8 +8,9 @@
         does prose (a tutor reply) state the final answer?
 
 The rules live with the code: numbers in `kinds.NumericChecker`, safe parsing of algebra in
-`expressions`, equivalence in `equivalence`, equations in `equations`, choices and text in
-`kinds`, mentions in `mentions`. Plain data in and out; no Django.
+`expressions`, equivalence in `equivalence`, the written form of an expression (simplified,
+factorised) in `forms`, equations in `equations`, choices, text and ratios in `kinds`, mentions
+in `mentions`. Plain data in and out; no Django.
 """
 
 from .check import check_answer, validate_answer_key

@@ -21,10 +21,10 @@ from .kinds import (
     bad_variable_names,
     declared_variables,
     infer_variables,
-    read_ratio,
+    whole_ratio,
 )
 from .numbers import parse_number
-from .text import clean_input, normalize_answer_text, normalize_option, normalize_words
+from .text import clean_input, normalize_option, normalize_words
 
 logger = logging.getLogger(__name__)
 
@@ -238,7 +238,7 @@ def _spec_errors(spec: s.AnswerSpec) -> list[str]:
                 else "numeric, expression and ratio answers"
             )
             errors.append(f"allow: {form!r} only applies to {where}, not {spec.kind}")
-        elif spec.kind == "text" and read_ratio(normalize_answer_text(spec.value)) is None:
+        elif spec.kind == "text" and whole_ratio(spec.value) is None:
             errors.append(
                 f"allow: {form!r} only applies to a text answer that is a ratio like 2:3"
             )

@@ -258,4 +258,3 @@ class _Reader:
                 self.issues.add("arithmetic")  # "6x/4", "x/1", "0.5/2"
         if 0 in numbers and (term.factors or not alone):
             self.issues.add("arithmetic")  # "0x", "x + 0"
-

@@ -15,9 +15,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 
+import sympy
+
 from . import spec as s
 from .equivalence import equivalent
-from .expressions import CONSTANTS, FUNCTIONS, ParsedExpr, Problem, parse_expression
+from .expressions import (
+    CONSTANTS,
+    FUNCTIONS,
+    ParsedExpr,
+    Problem,
+    expression_from_code,
+    parse_expression,
+)
+from .forms import expression_form
 from .numbers import ParsedNumber, looks_like_decimal_comma, parse_number
 from .text import normalize_answer_text, normalize_option, normalize_words
 
@@ -121,9 +131,9 @@ class NumericChecker:
     35%, like "35%" and "35 percent"), unless it is the key's own value unconverted ("0.35" for
     35%, "1.2" for 120%, the prompt of a "write as a percent" item): that, like 7/20, is the
     right value in the wrong form ("wrong-form") unless `allow` lists "decimal" (or "fraction",
-    "mixed"). An integer key not written as a percent (and not allowing "percent") reads a
-    percent sign as a label, like a unit: "35%" and "35 percent" are 35, for "what percent"
-    questions.
+    "mixed"). An integer key that allows "percent" reads a percent sign as a label, like a
+    unit: "35%" and "35 percent" are 35, for "what percent" questions; without it "35%" is 0.35
+    (so "Find 10% of 350" does not accept "35%").
 
     Tolerance: for the decimal kind it applies to every form (default 1e-9); for integer and
     fraction kinds only to decimal and percent forms (default exact).
@@ -139,13 +149,13 @@ class NumericChecker:
         self.percent_key = target.form == "percent"
         if self.percent_key:
             # a whole number that is the value unconverted ("1" for 100%) is a decimal too
-            self.forms = {"percent"} | allowed | (
-                {"integer"} if "decimal" in allowed else set()
+            self.forms = (
+                {"percent"} | allowed | ({"integer"} if "decimal" in allowed else set())
             )
         else:
             self.forms = _BASE_FORMS[spec.kind] | {target.form} | allowed
         self.percent_label = (
-            spec.kind == "integer" and not self.percent_key and "percent" not in allowed
+            spec.kind == "integer" and not self.percent_key and "percent" in allowed
         )
         self.unsimplified_ok = "unsimplified" in spec.allow or not target.simplified
         if spec.tolerance is not None:
@@ -202,7 +212,11 @@ class NumericChecker:
         if not self._equal(number, self.target.value):
             return Judgement(False)
         form = number.form
-        if self.kind == "integer" and form == "decimal" and number.value.denominator == 1:
+        if (
+            self.kind == "integer"
+            and form == "decimal"
+            and number.value.denominator == 1
+        ):
             form = "integer"  # "15.0": the same whole number
         if form not in self.forms:
             return Judgement(False, s.Misconception(s.WRONG_FORM, self.form_feedback))
@@ -239,7 +253,15 @@ def _as_label(number: ParsedNumber) -> ParsedNumber:
 
 
 class ExpressionChecker:
-    """expression kind: any expression equivalent to the key's (so `2(x+3)` is `2x+6`)."""
+    """expression kind: an expression equivalent to the key's, written in the key's form.
+
+    The form (see `forms`): when the key's value is simplified ("3x + 12"), the answer must be
+    simplified too: "3(x+4)", "12 + 3x + 0" or "5x - 2x + 12" get the built-in
+    "not-simplified", with the step left ("expand the brackets", "combine like terms", ...).
+    When the key is factorised ("3(x+4)"), the answer must be factorised into the same brackets,
+    up to order and sign ("(x+4)*3", "-3(-x-4)"): "3x + 12" or "6(x/2 + 2)" get "wrong-form". A
+    key in neither form, or `allow: [unsimplified]`, accepts any equivalent expression.
+    """
 
     def __init__(self, spec: s.AnswerSpec) -> None:
         self.variables = declared_variables(spec) or infer_variables(spec.value)
@@ -249,11 +271,26 @@ class ExpressionChecker:
                 f"{spec.value!r} is not an expression in {', '.join(self.variables) or 'numbers'}"
             )
         self.target = target
+        form = expression_form(target.code)
+        self.factors: tuple[sympy.Expr, ...] = ()
+        if "unsimplified" in spec.allow:
+            self.mode = "any"
+        elif form.issue is None:
+            self.mode = "simplified"
+        elif form.factorised:
+            self.mode = "factorised"
+            self.factors = self._factors(form.product)
+        else:
+            self.mode = "any"
         v = self.variables[0] if self.variables else ""
         examples = [f"2{v} + 6", f"3{v} - 1", f"5{v} + 2"] if v else ["2 + 6", "3 - 1"]
         self.generic = s.NOT_AN_EXPRESSION.format(
             example=first_example(examples, self._is_value)
         )
+
+    def _factors(self, sources: tuple[str, ...]) -> tuple[sympy.Expr, ...]:
+        found = [expression_from_code(source, self.variables) for source in sources]
+        return tuple(f for f in found if not isinstance(f, Problem))
 
     def _is_value(self, text: str) -> bool:
         parsed = parse_expression(text, self.variables)
@@ -273,7 +310,37 @@ class ExpressionChecker:
         return parsed
 
     def judge(self, parsed: ParsedExpr) -> Judgement:
-        return Judgement(equivalent(parsed.expr, self.target.expr))
+        if not equivalent(parsed.expr, self.target.expr):
+            return Judgement(False)
+        if self.mode == "any":
+            return Judgement(True)
+        form = expression_form(parsed.code)
+        if self.mode == "simplified":
+            return (
+                Judgement(True) if form.issue is None else _not_simplified(form.issue)
+            )
+        if form.product and self._same_factors(self._factors(form.product)):
+            return Judgement(True) if form.rest is None else _not_simplified(form.rest)
+        return Judgement(False, s.Misconception(s.WRONG_FORM, s.NOT_FACTORISED))
+
+    def _same_factors(self, factors: tuple[sympy.Expr, ...]) -> bool:
+        """The same brackets as the key's, in any order, each up to its sign."""
+        left = list(self.factors)
+        if len(factors) != len(left):
+            return False
+        for factor in factors:
+            match = next(
+                (
+                    i
+                    for i, other in enumerate(left)
+                    if equivalent(factor, other) or equivalent(factor, -other)
+                ),
+                None,
+            )
+            if match is None:
+                return False
+            left.pop(match)
+        return True
 
     def matcher(self, answer: str) -> Callable[[ParsedExpr], bool] | Failure:
         other = self.read(answer)
@@ -282,7 +349,15 @@ class ExpressionChecker:
         return lambda parsed: equivalent(parsed.expr, other.expr)
 
     def display(self, parsed: ParsedExpr) -> str:
-        return parsed.display
+        """sympy's form when the answer was simplified; otherwise as written, so that feedback
+        on an unsimplified answer never shows it simplified (that would be the answer)."""
+        simplified = expression_form(parsed.code).issue is None
+        return parsed.display if simplified else parsed.written
+
+
+def _not_simplified(issue: str) -> Judgement:
+    feedback = s.NOT_SIMPLIFIED_YET.format(step=s.SIMPLIFY_STEPS[issue])
+    return Judgement(False, s.Misconception(s.NOT_SIMPLIFIED, feedback))
 
 
 class ChoiceChecker:
@@ -377,6 +452,12 @@ def read_ratio(text: str) -> tuple[Fraction, ...] | None:
     return tuple(Fraction(part) for part in _RATIO_SEPARATOR.split(text))
 
 
+def whole_ratio(text: str) -> tuple[Fraction, ...] | None:
+    """A text answer's value as a ratio of whole numbers ("2:3", "3:4:10"), or None."""
+    ratio = read_ratio(normalize_answer_text(text))
+    return ratio if ratio and all(p.denominator == 1 for p in ratio) else None
+
+
 def proportional(a: tuple[Fraction, ...], b: tuple[Fraction, ...]) -> bool:
     """Whether two ratios have the same proportions (4:6 and 2:3)."""
     if len(a) != len(b) or not any(a):
@@ -405,13 +486,9 @@ class TextChecker:
         self.accepted = frozenset(
             normalize_answer_text(t) for t in (spec.value, *spec.accept)
         ) - {""}
-        value = normalize_answer_text(spec.value)
-        if not value:
+        if not normalize_answer_text(spec.value):
             raise s.InvalidAnswerKey("the value is empty")
-        ratio = read_ratio(value)
-        self.ratio = (
-            ratio if ratio and all(p.denominator == 1 for p in ratio) else None
-        )
+        self.ratio = whole_ratio(spec.value)
         self.unsimplified_ok = "unsimplified" in spec.allow or (
             self.ratio is not None and not lowest_terms(self.ratio)
         )
@@ -440,10 +517,13 @@ class TextChecker:
         other = self.read(answer)
         if isinstance(other, Failure):
             return other
-        return lambda reading: reading.text == other.text or (
-            reading.ratio is not None
-            and other.ratio is not None
-            and proportional(reading.ratio, other.ratio)
+        return lambda reading: (
+            reading.text == other.text
+            or (
+                reading.ratio is not None
+                and other.ratio is not None
+                and proportional(reading.ratio, other.ratio)
+            )
         )
 
     def display(self, reading: TextReading) -> str:

@@ -5,22 +5,27 @@ it looks for the answer's *value* in every way prose states one, and only where 
 
 - numeric kinds: any stated number whose value is the answer: "3/4", "0.75", "75%",
   "three quarters", "\\frac{3}{4}", and a rounded decimal with 2+ places ("0.33" for 1/3); a
-  percent also mentions its own number ("75%" mentions 75). Not "3" inside "13", "3.5", "x^3",
-  "3x", "3rd", "step 3"; not an unsimplified fraction such as "12/4" or "6/8" (a step, unless
-  the key accepts unsimplified answers). See `prose_numbers`.
-- expression: a maximal run of maths in the text (split at "=") equivalent to the answer.
+  percent also mentions its own number ("75%" mentions 75), and for a key written as a percent
+  ("25%") the bare number does too ("it is 25", "25 percent"). Not "3" inside "13", "3.5",
+  "x^3", "3x", "3rd", "step 3"; not an unsimplified fraction such as "12/4" or "6/8" (a step,
+  unless the key accepts unsimplified answers). See `prose_numbers`.
+- expression: a maximal run of maths in the text (split at "=") that `check_answer` would accept:
+  equivalent, and in the key's form ("3(x + 4)" is a step towards "3x + 12", not the answer).
 - equation, solved form: "x = 3", "3 = x", "x = 6/2 = 3", "x is 3"; and, when every value is a
   number, the bare value where it stands outside any expression holding a variable ("so it's 3",
   but not "x + 3 = 6"). General equation: an equivalent equation.
 - choice: the correct option's text (options shorter than 4 characters only as a number), or
   its letter in "the answer is B", "option B", "(b) is correct", "choose B"; "option 2".
-- text: the value or an accepted variant as whole words.
+- text: the value or an accepted variant as whole words ("3 : 4" for "3:4", "20-ounce" for
+  "20 ounce").
 
 `known_values` are things already on the table (the student's own answers, the problem prompt):
 for numbers and algebra each string is scanned like the text and a mention is dropped when it
 is written the same way as something known (same form: "6/8" in the prompt doesn't excuse
-"3/4" in the reply, but "3/4" in the prompt excuses "3/4"). For choice and text a known string
-counts when it is, as a whole, the correct answer; then nothing is reported.
+"3/4" in the reply, nor "0.75" "75%", but "3/4" in the prompt excuses "3/4"). Decimals that are
+numerically equal count as written the same way: "0.5" excuses "0.50" and ".5", "5" excuses
+"5.0". For choice and text a known string counts when it is, as a whole, the correct answer;
+then nothing is reported.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ import bisect
 import itertools
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import lru_cache
@@ -44,7 +49,7 @@ from .expressions import ParsedExpr, parse_expression, split_name
 from .kinds import ChoiceChecker, ExpressionChecker, NumericChecker, TextChecker
 from .numbers import parse_number
 from .prose_numbers import Candidate, matches_value, numbers_in
-from .text import Mapped, clean_input, map_text, normalize_words
+from .text import Mapped, clean_input, map_text, normalize_answer_text
 
 logger = logging.getLogger(__name__)
 
@@ -86,7 +91,14 @@ def find_answer_in_text(
     key: s.AnswerKey, text: str, known_values: Iterable[str] = ()
 ) -> s.AnswerMention | None:
     """The first place `text` states the key's final answer, or None. Never raises on the text
-    (an invalid key raises InvalidAnswerKey)."""
+    (an invalid key raises InvalidAnswerKey).
+
+    Pass `known_values` as raw texts with their numbers as written: the prompt, the student's
+    messages. Don't re-spell them first (a Fraction turned into "1/2", `Verdict.normalized`,
+    sympy's form of an expression): a known value only excuses a mention written the same way,
+    so "1/2" made from a "0.5" in the prompt no longer excuses "0.5" in the reply, and a
+    normalised "3*x + 12" made from "3(x + 4)" would excuse the answer itself.
+    """
     checker = compile_key(key).checker
     try:
         if not isinstance(text, str):
@@ -120,7 +132,12 @@ def _find(
         numbers = numbers_in(mapped.text)
         target, tolerance = checker.target.value, checker.tolerance
         spans = _number_spans(
-            numbers, [target], tolerance, checker.unsimplified_ok, _known(known, ())
+            numbers,
+            [target],
+            tolerance,
+            checker.unsimplified_ok,
+            _known(known, ()),
+            bare_targets=[target * 100] if checker.percent_key else [],
         )
     elif isinstance(checker, ExpressionChecker):
         spans = _expression_spans(
@@ -140,13 +157,21 @@ def _number_spans(
     tolerance: Fraction,
     unsimplified_ok: bool,
     known: _Known,
+    *,
+    bare_targets: Sequence[Fraction] = (),
 ) -> list[tuple[int, int]]:
+    """Candidates stating a target; `bare_targets` count only as a number without a percent
+    sign or a fraction ("25" for the key "25%")."""
     return [
         (c.start, c.end)
         for c in numbers
         if c.number.key not in known.number_keys
-        and any(
-            matches_value(c, target, tolerance, unsimplified_ok) for target in targets
+        and (
+            any(matches_value(c, t, tolerance, unsimplified_ok) for t in targets)
+            or (
+                c.number.form in ("integer", "decimal")
+                and any(matches_value(c, t, tolerance, False) for t in bare_targets)
+            )
         )
     ]
 
@@ -273,7 +298,7 @@ def _expression_spans(
         for side in run:
             if side.parsed is None or side.parsed.key in known.side_keys:
                 continue
-            if (side.has_variable or constant) and equivalent(side.parsed.expr, target):
+            if (side.has_variable or constant) and checker.judge(side.parsed).correct:
                 spans.append((side.start, side.end))
     value = _rational(target)
     if value is not None:
@@ -457,17 +482,21 @@ def _first(spans: list[tuple[int, int]]) -> tuple[int, int]:
 
 
 def _phrase_spans(phrase: str, text: str) -> list[tuple[int, int]]:
-    words = normalize_words(phrase).split()
-    if not words:
+    """Where a phrase stands as whole words, spaced in any way: "3 : 4" for "3:4", "20-ounce"
+    for "20 ounce"."""
+    normal = normalize_answer_text(phrase)
+    if not normal:
         return []
-    pattern = r"(?<!\w)" + r"\s+".join(re.escape(word) for word in words) + r"(?!\w)"
+    separators = {" ": r"[\s\-]+", ":": r"\s*:\s*", "/": r"\s*/\s*"}
+    body = "".join(separators.get(char) or re.escape(char) for char in normal)
+    pattern = r"(?<!\w)" + body + r"(?!\w)"
     return [match.span() for match in re.finditer(pattern, text, re.IGNORECASE)]
 
 
 def _find_text(
     checker: TextChecker, spec: s.AnswerSpec, text: str, known: list[str]
 ) -> tuple[int, int] | None:
-    if any(normalize_words(k) in checker.accepted for k in known):
+    if any(normalize_answer_text(k) in checker.accepted for k in known):
         return None
     spans = []
     for variant in (spec.value, *spec.accept):

@@ -263,7 +263,9 @@ def normalize_words(text: str) -> str:
 
 _TIGHT = re.compile(r"\s*([:/])\s*")
 # a hyphen with a letter on one side joins words ("20-ounce"); between digits it may be a minus
-_WORD_HYPHEN = re.compile(r"(?<=[^\W\d_])-(?=\w)|(?<=\w)-(?=[^\W\d_])")
+_WORD_HYPHEN = re.compile(
+    r"(?<=[^\W\d_])[-\u2010\u2011](?=\w)|(?<=\w)[-\u2010\u2011](?=[^\W\d_])"
+)
 _ARTICLE = re.compile(r"(?:the|a|an)\s+")
 
 

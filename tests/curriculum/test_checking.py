@@ -97,15 +97,41 @@ def test_it_reads_currency_and_number_words():
 
 def test_it_wants_a_whole_number_unless_decimals_are_allowed():
     feedback = "Write your answer as a whole number."
-    assert check_answer(key("integer", "12"), "12.0") == builtin(
-        "12.0", WRONG_FORM, feedback
-    )
     assert check_answer(key("integer", "12"), "24/2") == builtin(
         "24/2", WRONG_FORM, feedback
     )
+    near = key("integer", "12", tolerance=0.01)
+    assert check_answer(near, "12.001") == builtin("12.001", WRONG_FORM, feedback)
+    near_decimals = key("integer", "12", tolerance=0.01, allow=("decimal",))
+    assert check_answer(near_decimals, "12.001") == right("12.001")
+
+
+def test_it_accepts_a_whole_number_written_with_a_decimal_point():
+    assert check_answer(key("integer", "15"), "15.0") == right("15.0")
+    assert check_answer(key("integer", "15"), "15.00") == right("15.00")
+    assert check_answer(key("integer", "15"), "15.5") == wrong("15.5")
     assert check_answer(key("integer", "12", allow=("decimal",)), "12.0") == right(
         "12.0"
     )
+
+
+def test_it_reads_a_percent_sign_as_a_label_when_an_integer_key_allows_percent():
+    what_percent = key("integer", "35", allow=("percent",))
+    assert check_answer(what_percent, "35%") == right("35%")
+    assert check_answer(what_percent, "35 percent") == right("35%")
+    assert check_answer(what_percent, "0.35") == wrong("0.35")
+    assert check_answer(what_percent, "3.5%") == wrong("3.5%")
+
+
+def test_it_does_not_accept_a_percent_for_a_plain_integer_key():
+    ten_percent_of_350 = key("integer", "35")
+    assert check_answer(ten_percent_of_350, "35%").correct is False
+    assert check_answer(ten_percent_of_350, "35").correct is True
+
+
+def test_it_matches_integer_misconceptions_written_as_a_percent():
+    part = Misconception("found-other-part", "That's the other part.", answer="390")
+    assert check_answer(key("integer", "210", part, allow=("percent",)), "390%").misconception == part
 
 
 # Decimals
@@ -155,6 +181,64 @@ def test_it_accepts_fractions_and_percents_for_a_decimal_only_when_allowed():
 def test_it_hints_at_the_decimal_point_when_a_comma_was_used():
     message = "I couldn't read that as a number. Use a point for decimals, like 2.5."
     assert check_answer(key("decimal", "0.25"), "0,25") == unreadable(message)
+
+
+# Percents
+
+WRITE_PERCENT = "Write it as a percent, like 40%."
+
+
+@pytest.mark.parametrize(
+    "typed", ["35", "35%", "35 %", "35 percent", "thirty-five percent"]
+)
+def test_it_reads_a_bare_number_as_a_percent_when_the_key_is_a_percent(typed):
+    assert check_answer(key("decimal", "35%"), typed) == right("35%")
+
+
+def test_it_says_the_unconverted_number_is_in_the_wrong_form_for_a_percent_key():
+    assert check_answer(key("decimal", "120%"), "1.2") == builtin(
+        "1.2", WRONG_FORM, WRITE_PERCENT
+    )
+    assert check_answer(key("decimal", "35%"), "0.35") == builtin(
+        "0.35", WRONG_FORM, WRITE_PERCENT
+    )
+    assert check_answer(key("decimal", "35%"), "7/20") == builtin(
+        "7/20", WRONG_FORM, WRITE_PERCENT
+    )
+    assert check_answer(key("decimal", "100%"), "1") == builtin(
+        "1", WRONG_FORM, WRITE_PERCENT
+    )
+    assert check_answer(key("decimal", "35%"), "3.5") == wrong("3.5%")
+
+
+def test_it_accepts_a_decimal_or_fraction_for_a_percent_key_only_when_allowed():
+    decimals = key("decimal", "35%", allow=("decimal",))
+    assert check_answer(decimals, "0.35") == right("0.35")
+    assert check_answer(decimals, "7/20") == builtin("7/20", WRONG_FORM, WRITE_PERCENT)
+    fractions = key("decimal", "35%", allow=("fraction",))
+    assert check_answer(fractions, "7/20") == right("7/20")
+    assert check_answer(fractions, "0.35") == builtin("0.35", WRONG_FORM, WRITE_PERCENT)
+    assert check_answer(key("decimal", "100%", allow=("decimal",)), "1") == right("1")
+
+
+def test_it_reads_zero_as_zero_percent():
+    assert check_answer(key("decimal", "0%"), "0") == right("0%")
+
+
+def test_it_never_uses_the_answer_as_the_percent_example():
+    assert check_answer(key("decimal", "40%"), "0.4") == builtin(
+        "0.4", WRONG_FORM, "Write it as a percent, like 50%."
+    )
+
+
+def test_it_matches_percent_misconceptions_written_with_or_without_the_sign():
+    added_sign = Misconception("added-percent-sign", "1.2% is tiny.", answer="1.2%")
+    moved_point = Misconception("moved-point-one-place", "Two places.", answer="12%")
+    convert = key("decimal", "120%", added_sign, moved_point)
+    assert check_answer(convert, "12").misconception == moved_point
+    assert check_answer(convert, "12 percent").misconception == moved_point
+    assert check_answer(convert, "1.2%").misconception == added_sign
+    assert check_answer(convert, "1.2") == builtin("1.2", WRONG_FORM, WRITE_PERCENT)
 
 
 # Fractions
@@ -250,6 +334,16 @@ def test_it_accepts_an_improper_fraction_when_the_key_is_a_mixed_number():
     assert check_answer(key("fraction", "1 1/2"), "1 1/2") == right("1 1/2")
 
 
+def test_it_reads_a_fraction_with_a_negative_denominator():
+    negative = key("fraction", "-10/3", allow=("mixed",))
+    assert check_answer(negative, "10/-3") == right("-10/3")
+    assert check_answer(negative, "10 / -3") == right("-10/3")
+    assert check_answer(negative, "-10/-3") == wrong("10/3")
+    assert check_answer(key("fraction", "-1/2"), "2/-4") == builtin(
+        "-2/4", NOT_SIMPLIFIED, SIMPLIFY
+    )
+
+
 def test_it_refuses_a_zero_denominator():
     message = "I couldn't read that as a fraction like 3/4."
     assert check_answer(key("fraction", "1/2"), "3/0") == unreadable(message)
@@ -268,27 +362,161 @@ def test_it_never_gives_the_answer_away_in_a_parse_error_example():
 @pytest.mark.parametrize(
     "typed",
     [
-        "2(x+3)",
         "6+2x",
         "2x + 6",
         "2*x+6",
         "x*2 + 6",
-        "(x+3)*2",
         "2 \u00d7 x + 6",
         "y = 2x + 6",
     ],
 )
-def test_it_accepts_any_expression_equivalent_to_the_key(typed):
+def test_it_accepts_any_simplified_expression_equivalent_to_the_key(typed):
     assert check_answer(key("expression", "2x+6"), typed) == right("2*x + 6")
 
 
 def test_it_reads_implicit_multiplication_and_both_power_signs():
-    assert check_answer(key("expression", "x^2 + x"), "x(x+1)").correct is True
-    assert check_answer(key("expression", "x^2 - 1"), "(x+1)(x-1)").correct is True
-    assert check_answer(key("expression", "x^2 - 1"), "(x-1)(x+1)").correct is True
+    product = key("expression", "x^2 + x", allow=("unsimplified",))
+    assert check_answer(product, "x(x+1)").correct is True
+    squares = key("expression", "x^2 - 1", allow=("unsimplified",))
+    assert check_answer(squares, "(x+1)(x-1)").correct is True
+    assert check_answer(squares, "(x-1)(x+1)").correct is True
     assert check_answer(key("expression", "x^2 - 1"), "x**2 - 1").correct is True
     assert check_answer(key("expression", "x^2 - 1"), "x\u00b2 - 1").correct is True
-    assert check_answer(key("expression", "x^2 - 1"), "(x-1)^2").correct is False
+    assert check_answer(squares, "(x-1)^2").correct is False
+
+
+EXPAND = "That's equivalent, but not simplified yet: expand the brackets."
+COMBINE = "That's equivalent, but not simplified yet: combine like terms."
+ARITHMETIC = "That's equivalent, but not simplified yet: work out the arithmetic with the numbers."
+POWERS = (
+    "That's equivalent, but not simplified yet: combine the powers of the same factor."
+)
+NOT_FACTORISED = (
+    "That's equivalent, but not factorised: write it as a product, taking out every "
+    "common factor."
+)
+
+
+def test_it_says_an_unexpanded_product_is_not_simplified_yet():
+    assert check_answer(key("expression", "3x+12"), "3(x+4)") == builtin(
+        "3*(x + 4)", NOT_SIMPLIFIED, EXPAND
+    )
+    assert check_answer(key("expression", "2x+6"), "(x+3)*2") == builtin(
+        "(x + 3)*2", NOT_SIMPLIFIED, EXPAND
+    )
+    assert check_answer(key("expression", "x^2 + 2x + 1"), "(x+1)^2") == builtin(
+        "(x + 1)**2", NOT_SIMPLIFIED, EXPAND
+    )
+    assert check_answer(key("expression", "4x^2"), "(2x)^2") == builtin(
+        "(2*x)**2", NOT_SIMPLIFIED, EXPAND
+    )
+
+
+def test_it_says_brackets_left_in_a_longer_expression_are_not_simplified_yet():
+    answer = key("expression", "-4a+13b-12")
+    assert check_answer(answer, "-3(2a - b + 4) + 2(a + 5b)") == builtin(
+        "-3*(2*a - b + 4) + 2*(a + 5*b)", NOT_SIMPLIFIED, EXPAND
+    )
+    assert check_answer(answer, "13b - 4a - 12") == right("-4*a + 13*b - 12")
+    assert check_answer(key("expression", "-4a+7"), "-(4a - 7)") == builtin(
+        "-(4*a - 7)", NOT_SIMPLIFIED, EXPAND
+    )
+    assert check_answer(key("expression", "x-y-2", variable="x, y"), "x - (y + 2)") == (
+        builtin("x - (y + 2)", NOT_SIMPLIFIED, EXPAND)
+    )
+
+
+def test_it_says_like_terms_left_to_combine_are_not_simplified_yet():
+    assert check_answer(key("expression", "3a+11"), "5a + 3 - 2a + 8") == builtin(
+        "5*a + 3 - 2*a + 8", NOT_SIMPLIFIED, COMBINE
+    )
+    assert check_answer(key("expression", "11x"), "4x+7x") == builtin(
+        "4*x + 7*x", NOT_SIMPLIFIED, COMBINE
+    )
+    assert check_answer(key("expression", "3x+12"), "3x + 4 + 8") == builtin(
+        "3*x + 4 + 8", NOT_SIMPLIFIED, COMBINE
+    )
+    assert check_answer(key("expression", "8xy", variable="x, y"), "3xy + 5yx") == (
+        builtin("3*x*y + 5*y*x", NOT_SIMPLIFIED, COMBINE)
+    )
+
+
+def test_it_says_arithmetic_left_to_do_is_not_simplified_yet():
+    assert check_answer(key("expression", "5"), "2+3") == builtin(
+        "2 + 3", NOT_SIMPLIFIED, ARITHMETIC
+    )
+    assert check_answer(key("expression", "6x"), "2*3x") == builtin(
+        "2*3*x", NOT_SIMPLIFIED, ARITHMETIC
+    )
+    assert check_answer(key("expression", "3x/2"), "6x/4") == builtin(
+        "6*x/4", NOT_SIMPLIFIED, ARITHMETIC
+    )
+    assert check_answer(key("expression", "x"), "x + 0") == builtin(
+        "x + 0", NOT_SIMPLIFIED, ARITHMETIC
+    )
+    assert check_answer(key("expression", "x^2"), "x*x") == builtin(
+        "x*x", NOT_SIMPLIFIED, POWERS
+    )
+
+
+def test_it_accepts_simplified_forms_of_fractions_and_functions():
+    assert check_answer(key("expression", "x/2"), "(1/2)x") == right("x/2")
+    assert check_answer(key("expression", "3x/4"), "0.75x") == right("3*x/4")
+    assert check_answer(key("expression", "1/(x+1)"), "1/(1 + x)") == right("1/(x + 1)")
+    assert check_answer(key("expression", "2sqrt(2)"), "sqrt(2) + sqrt(2)") == builtin(
+        "sqrt(2) + sqrt(2)", NOT_SIMPLIFIED, COMBINE
+    )
+
+
+def test_it_accepts_any_equivalent_expression_when_unsimplified_is_allowed():
+    anything = key("expression", "3x+12", allow=("unsimplified",))
+    assert check_answer(anything, "3(x+4)") == right("3*(x + 4)")
+    assert check_answer(anything, "x + 2x + 12") == right("x + 2*x + 12")
+    assert check_answer(anything, "3x + 12") == right("3*x + 12")
+    assert check_answer(anything, "3(x+5)") == wrong("3*(x + 5)")
+
+
+def test_it_accepts_any_equivalent_expression_when_the_key_is_in_neither_form():
+    neither = key("expression", "2(x+1) + 3")
+    assert check_answer(neither, "2x + 5") == right("2*x + 5")
+    assert check_answer(neither, "2(x + 1) + 3") == right("2*(x + 1) + 3")
+
+
+def test_it_wants_the_same_factors_when_the_key_is_factorised():
+    factorised = key("expression", "3(x+4)")
+    assert check_answer(factorised, "3(x+4)") == right("3*(x + 4)")
+    assert check_answer(factorised, "(x+4)*3") == right("(x + 4)*3")
+    assert check_answer(factorised, "3(4 + x)") == right("3*(4 + x)")
+    assert check_answer(factorised, "-3(-x - 4)") == right("-3*(-x - 4)")
+    assert check_answer(factorised, "3x+12") == builtin(
+        "3*x + 12", WRONG_FORM, NOT_FACTORISED
+    )
+    assert check_answer(factorised, "6(x/2 + 2)") == builtin(
+        "6*(x/2 + 2)", WRONG_FORM, NOT_FACTORISED
+    )
+    assert check_answer(factorised, "3(x + 2 + 2)") == builtin(
+        "3*(x + 2 + 2)", NOT_SIMPLIFIED, COMBINE
+    )
+    assert check_answer(factorised, "3(x+5)") == wrong("3*(x + 5)")
+
+
+def test_it_wants_every_factor_of_a_factorised_key():
+    factorised = key("expression", "2x(x - 3)")
+    assert check_answer(factorised, "x(2x - 6)") == builtin(
+        "x*(2*x - 6)", WRONG_FORM, NOT_FACTORISED
+    )
+    assert check_answer(factorised, "2x(x - 3)") == right("2*x*(x - 3)")
+    square = key("expression", "(x+1)^2")
+    assert check_answer(square, "(x+1)(x+1)") == right("(x + 1)*(x + 1)")
+    assert check_answer(square, "x^2 + 2x + 1") == builtin(
+        "x**2 + 2*x + 1", WRONG_FORM, NOT_FACTORISED
+    )
+
+
+def test_it_never_shows_an_unsimplified_answer_simplified():
+    verdict = check_answer(key("expression", "3a+11"), "5a + 3 - 2a + 8")
+    assert verdict.normalized == "5*a + 3 - 2*a + 8"
+    assert "3*a + 11" not in verdict.feedback
 
 
 def test_it_says_a_different_expression_is_wrong():
@@ -303,7 +531,9 @@ def test_it_compares_decimals_in_expressions_exactly():
 
 def test_it_handles_several_variables_and_functions():
     two_variables = key("expression", "2xy + y", variable="x, y")
-    assert check_answer(two_variables, "y(2x + 1)") == right("y*(2*x + 1)")
+    assert check_answer(two_variables, "y + 2yx") == right("2*x*y + y")
+    loose = key("expression", "2xy + y", variable="x, y", allow=("unsimplified",))
+    assert check_answer(loose, "y(2x + 1)") == right("y*(2*x + 1)")
     assert check_answer(key("expression", "2sqrt(2)"), "sqrt(8)").correct is True
     circle = key("expression", "2pi r", variable="r")
     assert check_answer(circle, "2\u03c0r").correct is True
@@ -500,6 +730,59 @@ def test_it_reads_a_number_as_option_text_when_the_options_are_numbers():
     assert check_answer(numbers, "12") == wrong("A")
 
 
+PICK_ONE_OF_FOUR = (
+    "Please pick one of the options: type its letter (A to D) or its text."
+)
+
+
+@pytest.mark.parametrize("typed", ["3/4", "0.75", "9/12", "75%", "three quarters"])
+def test_it_never_picks_an_option_by_another_spelling_of_its_value(typed):
+    fractions = key("choice", "6/8", choices=("4/5", "6/8", "3/8", "6/4"))
+    assert check_answer(fractions, typed) == unreadable(PICK_ONE_OF_FOUR)
+
+
+def test_it_picks_a_number_option_written_the_same_way():
+    fractions = key("choice", "6/8", choices=("4/5", "6/8", "3/8", "6/4"))
+    assert check_answer(fractions, "6 / 8") == right("B")
+    assert check_answer(fractions, "b") == right("B")
+    largest = key("choice", "5/8", choices=("0.6", "5/8", "62%", "3/5"))
+    assert check_answer(largest, "5/8") == right("B")
+    assert check_answer(largest, "62 percent") == wrong("C")
+    assert check_answer(largest, "0.60") == wrong("A")
+    assert check_answer(largest, "3/5") == wrong("D")
+    assert check_answer(largest, "0.625") == unreadable(PICK_ONE_OF_FOUR)
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "20-ounce box",
+        "20 ounce box",
+        "the 20-ounce box",
+        "The 20 ounce box!",
+        "a 20-ounce box.",
+        "20\u2011ounce   box",
+    ],
+)
+def test_it_picks_an_option_by_its_text_ignoring_hyphens_articles_and_punctuation(
+    typed,
+):
+    boxes = key(
+        "choice",
+        "20-ounce box",
+        choices=("12-ounce box", "20-ounce box", "Both cost the same per ounce"),
+    )
+    assert check_answer(boxes, typed) == right("B")
+
+
+def test_it_matches_a_choice_misconception_written_another_way():
+    total = Misconception("compared-total-price", "Per ounce.", answer="12-ounce box")
+    boxes = key(
+        "choice", "20-ounce box", total, choices=("12-ounce box", "20-ounce box")
+    )
+    assert check_answer(boxes, "the 12 ounce box").misconception == total
+
+
 def test_it_reads_a_letter_as_option_text_when_the_options_are_letters():
     letters = key("choice", "x", choices=("w", "x", "y"))
     assert check_answer(letters, "x") == right("B")
@@ -525,6 +808,48 @@ def test_it_says_other_text_is_wrong():
         "north east"
     )
     assert check_answer(key("text", "New York"), "new   york") == right("new york")
+
+
+def test_it_ignores_spaces_around_colons_and_slashes_in_text():
+    ratio = key("text", "3:4:10")
+    assert check_answer(ratio, "3: 4: 10") == right("3:4:10")
+    assert check_answer(ratio, "3 : 4 : 10") == right("3:4:10")
+    assert check_answer(key("text", "km/h"), "km / h") == right("km/h")
+    assert check_answer(key("text", "north-east"), "north east") == right("north east")
+
+
+def test_it_accepts_a_ratio_written_with_to():
+    assert check_answer(key("text", "2:3"), "2 to 3") == right("2 to 3")
+
+
+def test_it_says_an_equivalent_ratio_is_not_simplified_yet():
+    feedback = "That's equivalent, but not simplified yet: simplify the ratio."
+    ratio = key("text", "2:3")
+    assert check_answer(ratio, "4:6") == builtin("4:6", NOT_SIMPLIFIED, feedback)
+    assert check_answer(ratio, "4 to 6") == builtin("4 to 6", NOT_SIMPLIFIED, feedback)
+    assert check_answer(ratio, "1:1.5") == builtin("1:1.5", NOT_SIMPLIFIED, feedback)
+    assert check_answer(key("text", "5:3"), "2.5:1.5") == builtin(
+        "2.5:1.5", NOT_SIMPLIFIED, feedback
+    )
+    assert check_answer(ratio, "3:2") == wrong("3:2")
+    assert check_answer(key("text", "3:4:10"), "6:8:20") == builtin(
+        "6:8:20", NOT_SIMPLIFIED, feedback
+    )
+
+
+def test_it_accepts_an_equivalent_ratio_when_unsimplified_is_allowed():
+    assert check_answer(key("text", "2:3", allow=("unsimplified",)), "4:6") == right(
+        "4:6"
+    )
+    assert check_answer(key("text", "4:6"), "2:3") == right("2:3")
+
+
+def test_it_matches_ratio_misconceptions_however_they_are_spaced_or_scaled():
+    reversed_order = Misconception("order-reversed", "Red first.", answer="3:2")
+    ratio = key("text", "2:3", reversed_order)
+    assert check_answer(ratio, "3 : 2").misconception == reversed_order
+    assert check_answer(ratio, "6:4").misconception == reversed_order
+    assert check_answer(ratio, "3 to 2").misconception == reversed_order
 
 
 # Misconceptions
@@ -678,7 +1003,7 @@ def test_it_raises_for_a_key_that_cannot_be_read():
 def test_it_checks_numbers_well_under_a_millisecond_and_expressions_under_fifty():
     numeric, algebra = (
         key("fraction", "3/4", allow=("decimal",)),
-        key("expression", "2x+6"),
+        key("expression", "2x+6", allow=("unsimplified",)),
     )
     check_answer(numeric, "0.75"), check_answer(algebra, "2(x+3)")
     started = time.perf_counter()
@@ -688,6 +1013,11 @@ def test_it_checks_numbers_well_under_a_millisecond_and_expressions_under_fifty(
     for typed in ["2(x + 3) + 0*x^2", "(x+3)(x+3) - x^2 - 4x - 3", "6 + 2x*1"]:
         started = time.perf_counter()
         assert check_answer(algebra, typed).correct is True
+        assert time.perf_counter() - started < 0.05
+    strict = key("expression", "2x+6")
+    for typed in ["2(x + 3) + 0*x^2", "(x+3)(x+3) - x^2 - 4x - 3", "6 + 2x*1"]:
+        started = time.perf_counter()
+        assert check_answer(strict, typed).misconception.code == NOT_SIMPLIFIED
         assert time.perf_counter() - started < 0.05
 
 
@@ -702,6 +1032,10 @@ def test_it_checks_numbers_well_under_a_millisecond_and_expressions_under_fifty(
         key("fraction", "3/4", allow=("decimal", "percent", "unsimplified")),
         key("fraction", "1 1/2"),
         key("expression", "2x + 6"),
+        key("expression", "3(x + 4)"),
+        key("expression", "2x + 6", allow=("unsimplified",)),
+        key("text", "2:3", allow=("unsimplified",)),
+        key("decimal", "35%", allow=("decimal", "fraction")),
         key(
             "equation",
             "x = 3",
@@ -791,6 +1125,26 @@ def test_it_finds_nothing_wrong_with_a_valid_key(valid):
             ["allow: 'decimal' only applies to numeric kinds, not text"],
         ),
         (
+            key("equation", "x = 3", allow=("unsimplified",)),
+            [
+                "allow: 'unsimplified' only applies to numeric, expression and ratio answers, not equation"
+            ],
+        ),
+        (
+            key("expression", "2x", allow=("decimal",)),
+            ["allow: 'decimal' only applies to numeric kinds, not expression"],
+        ),
+        (
+            key("text", "north", allow=("unsimplified",)),
+            [
+                "allow: 'unsimplified' only applies to a text answer that is a ratio like 2:3"
+            ],
+        ),
+        (
+            key("choice", "20-ounce box", choices=("20-ounce box", "the 20 ounce box")),
+            ["choices: two options are the same (ignoring case and spacing)"],
+        ),
+        (
             key("choice", "Berlin", choices=("Paris", "Rome")),
             ["value: 'Berlin' is not one of the choices"],
         ),
@@ -844,6 +1198,7 @@ def test_it_reports_authoring_errors_in_misconceptions():
         "misconceptions[0]: code is empty",
         "misconceptions[0] (): feedback is empty",
         "misconceptions[0] (): needs an answer or a pattern",
+        "misconceptions[1] (right): answer '3.0' would be accepted as correct",
         "misconceptions[2] (right-again): answer '+3' would be accepted as correct",
         "misconceptions[3] (regex): pattern '(' is not a valid regex (missing ), unterminated subpattern at position 0)",
         "misconceptions[4] (slow): pattern '(a+)+b' nests repeats, which can make matching hang",
@@ -854,11 +1209,19 @@ def test_it_reports_authoring_errors_in_misconceptions():
     ]
 
 
-def test_it_reports_a_misconception_answer_that_is_equivalent_to_the_answer():
-    invalid = key("expression", "2x+6", Misconception("same", "Same.", answer="2(x+3)"))
+def test_it_reports_a_misconception_answer_that_would_be_accepted_as_correct():
+    invalid = key("expression", "2x+6", Misconception("same", "Same.", answer="6 + 2x"))
     assert validate_answer_key(invalid) == [
-        "misconceptions[0] (same): answer '2(x+3)' would be accepted as correct"
+        "misconceptions[0] (same): answer '6 + 2x' would be accepted as correct"
     ]
+
+
+def test_it_lets_a_misconception_name_an_equivalent_unsimplified_answer():
+    unexpanded = Misconception("left-brackets", "Multiply out.", answer="2(x+3)")
+    answer = key("expression", "2x+6", unexpanded)
+    assert validate_answer_key(answer) == []
+    assert check_answer(answer, "2(3 + x)").misconception == unexpanded
+    assert check_answer(answer, "2x + 6") == right("2*x + 6")
 
 
 # find_answer_in_text
@@ -985,6 +1348,50 @@ def test_it_ignores_values_that_are_already_known():
         mention(key("fraction", "3/4"), "0.75 is 3/4", "Write 0.75 as a fraction")
         == "3/4"
     )
+
+
+def test_it_finds_the_bare_number_of_a_percent_answer():
+    percent = key("decimal", "25%")
+    assert mention(percent, "it is 25") == "25"
+    assert mention(percent, "25 percent of them") == "25 percent"
+    assert mention(percent, "so 25%.") == "25%"
+    assert mention(percent, "that's 2500%") is None
+    assert mention(percent, "it is 25", "What percent is 25 out of 100?") is None
+
+
+def test_it_treats_equal_decimal_spellings_as_the_same_known_value():
+    half = key("decimal", "0.5")
+    assert mention(half, "it is 0.50", "0.5") is None
+    assert mention(half, "it is .5", "0.5") is None
+    assert mention(half, "it is 0.5", "Write 0.50 as a fraction") is None
+    assert mention(half, "it is 0.5", "1/2") == "0.5"
+    line = key("expression", "0.5x + 1")
+    assert mention(line, "so 0.50x + 1", "you wrote 0.5x + 1") is None
+    assert mention(line, "so .5x + 1", "you wrote 0.5x + 1") is None
+    assert mention(line, "so 0.5x + 1") == "0.5x + 1"
+
+
+def test_it_does_not_count_an_unsimplified_step_as_the_expression_answer():
+    answer = key("expression", "3x+12")
+    assert mention(answer, "First write 3(x + 4) as 3 times x plus 3 times 4.") is None
+    assert mention(answer, "that is 3x + 4 + 8") is None
+    assert mention(answer, "so 12 + 3x") == "12 + 3x"
+    factorised = key("expression", "3(x+4)")
+    assert mention(factorised, "so it's 3(4 + x)", "Factorise 3x + 12") == "3(4 + x)"
+    assert mention(factorised, "Look at 3x + 12 again", "Factorise 3x + 12") is None
+
+
+def test_it_finds_a_ratio_answer_however_it_is_spaced():
+    ratio = key("text", "3:4:10")
+    assert mention(ratio, "so a : b : c is 3 : 4 : 10.") == "3 : 4 : 10"
+    assert mention(ratio, "it's 3:4:10") == "3:4:10"
+    assert mention(key("text", "2:3"), "meet at 2:30") is None
+
+
+def test_it_finds_a_choice_text_written_with_or_without_hyphens():
+    boxes = key("choice", "20-ounce box", choices=("12-ounce box", "20-ounce box"))
+    assert mention(boxes, "The 20 ounce box is cheaper.") == "20 ounce box"
+    assert mention(boxes, "The 20-ounce box is cheaper.") == "20-ounce box"
 
 
 def test_it_finds_an_expression_answer_in_any_equivalent_form():

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 from curriculum.checking import (
     NOT_SIMPLIFIED,
     NOT_SOLVED,
+    WRONG_FORM,
     AnswerKey,
     AnswerSpec,
     Verdict,
@@ -73,19 +74,31 @@ def signed(term):
 
 
 @FAST
-@given(scale=COEFFICIENT, a=COEFFICIENT, b=st.integers(-20, 20))
-def test_it_treats_expanded_factored_and_reordered_linear_forms_as_equal(scale, a, b):
+@given(scale=COEFFICIENT, a=COEFFICIENT, b=COEFFICIENT)
+def test_it_accepts_reordered_linear_forms_and_flags_factored_ones(scale, a, b):
     expanded = f"{scale * a}x {signed(str(scale * b))}"
-    answer_key = AnswerKey(AnswerSpec("expression", expanded))
-    assert check_answer(answer_key, f"{scale}({a}x {signed(str(b))})").correct is True
-    assert (
-        check_answer(answer_key, f"{scale * b} {signed(f'{scale * a}x')}").correct
-        is True
-    )
-    assert check_answer(answer_key, f"({a}x {signed(str(b))})({scale})").correct is True
-    assert (
-        check_answer(answer_key, f"{scale}({a}x {signed(str(b + 1))})").correct is False
-    )
+    strict = AnswerKey(AnswerSpec("expression", expanded))
+    loose = AnswerKey(AnswerSpec("expression", expanded, allow=("unsimplified",)))
+    factored = f"{scale}({a}x {signed(str(b))})"
+    reordered = f"{scale * b} {signed(f'{scale * a}x')}"
+    assert check_answer(strict, reordered).correct is True
+    unexpanded = check_answer(strict, factored)
+    assert unexpanded.misconception.code == NOT_SIMPLIFIED
+    assert unexpanded.normalized != check_answer(strict, expanded).normalized
+    assert check_answer(loose, factored).correct is True
+    assert check_answer(loose, f"({a}x {signed(str(b))})({scale})").correct is True
+    wrong = f"{scale}({a}x {signed(str(b + 1))})"
+    assert check_answer(strict, wrong).correct is False
+    assert check_answer(loose, wrong).correct is False
+
+
+@FAST
+@given(scale=st.integers(2, 12), a=COEFFICIENT, b=COEFFICIENT)
+def test_it_wants_the_factorised_form_when_the_key_is_factorised(scale, a, b):
+    factorised = AnswerKey(AnswerSpec("expression", f"{scale}({a}x {signed(str(b))})"))
+    assert check_answer(factorised, f"({a}x {signed(str(b))})*{scale}").correct is True
+    expanded = check_answer(factorised, f"{scale * a}x {signed(str(scale * b))}")
+    assert expanded.misconception.code == WRONG_FORM
 
 
 @FAST
