@@ -13,15 +13,16 @@ def mastery_line(points: list[float], *, width: int = 240, height: int = 48, lab
     pad = 3
     step = (width - 2 * pad) / max(len(points) - 1, 1)
 
-    def y(value: float) -> float:
-        return pad + (1 - value) * (height - 2 * pad)
+    def y(value: float) -> str:
+        return f"{pad + (1 - value) * (height - 2 * pad):.1f}"
 
-    coords = " ".join(f"{pad + i * step:.1f},{y(v):.1f}" for i, v in enumerate(points))
-    last_x, last_y = pad + (len(points) - 1) * step, y(points[-1])
+    # Numbers are formatted before format_html, which escapes its arguments into strings.
+    coords = " ".join(f"{pad + i * step:.1f},{y(v)}" for i, v in enumerate(points))
     return format_html(
         '<svg class="chart" viewBox="0 0 {w} {h}" width="{w}" height="{h}" role="img" aria-label="{label}">'
-        '<line x1="0" x2="{w}" y1="{t:.1f}" y2="{t:.1f}" stroke="#1e7a3c" stroke-dasharray="4 3" stroke-width="1"/>'
+        '<line x1="0" x2="{w}" y1="{t}" y2="{t}" stroke="#1e7a3c" stroke-dasharray="4 3" stroke-width="1"/>'
         '<polyline fill="none" stroke="#1f5fbf" stroke-width="2" points="{coords}"/>'
-        '<circle cx="{lx:.1f}" cy="{ly:.1f}" r="3" fill="#1f5fbf"/></svg>',
-        w=width, h=height, t=y(MASTERED_AT), coords=coords, lx=last_x, ly=last_y, label=label,
+        '<circle cx="{lx}" cy="{ly}" r="3" fill="#1f5fbf"/></svg>',
+        w=width, h=height, t=y(MASTERED_AT), coords=coords, lx=f"{pad + (len(points) - 1) * step:.1f}",
+        ly=y(points[-1]), label=label,
     )  # fmt: skip

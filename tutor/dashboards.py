@@ -14,17 +14,38 @@ in the caller (``access.get_classroom_for_teacher``); nothing here checks who is
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from django.db.models import Avg, Case, Count, IntegerField, Max, Prefetch, Q, QuerySet, Value, When
+from django.db.models import (
+    Avg,
+    Case,
+    Count,
+    IntegerField,
+    Max,
+    Prefetch,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
 from django.utils import timezone
 
 from tutor.errors import NotFound
 from tutor.mastery import bkt
-from tutor.models import Attempt, Classroom, Flag, Level, Mastery, MasteryChange, Message, TutoringSession, User
+from tutor.models import (
+    Attempt,
+    Classroom,
+    Flag,
+    Level,
+    Mastery,
+    MasteryChange,
+    Message,
+    TutoringSession,
+    User,
+)
 
 if TYPE_CHECKING:
     from curriculum.models import Problem, Skill, Unit
@@ -37,7 +58,7 @@ STUCK_MIN_WRONG = 3  # wrong answers on one problem, none right, within RECENT
 HINT_WINDOW = timedelta(days=7)
 HINTS_MIN = 5  # hint requests within HINT_WINDOW
 
-LEVEL_ORDER = {level: i for i, level in enumerate(bkt.LEVELS)}
+LEVEL_ORDER: dict[str, int] = {level: i for i, level in enumerate(bkt.LEVELS)}
 # One-letter cue printed in every heatmap cell, so the level never relies on colour alone.
 LEVEL_CUES = {
     Level.NOT_STARTED: "–",
@@ -47,10 +68,12 @@ LEVEL_CUES = {
     Level.MASTERED: "M",
 }
 # The flag queue puts a child in distress first, then what the guards caught, then feedback.
-FLAG_PRIORITY = (Flag.Kind.DISTRESS, Flag.Kind.MODERATION, Flag.Kind.ANSWER_LEAK, Flag.Kind.THUMBS_DOWN)
-
-ROW_SORTS = ("name", "mastery", "skill")
-COLUMN_ORDERS = ("course", "least-mastered")
+FLAG_PRIORITY = (
+    Flag.Kind.DISTRESS,
+    Flag.Kind.MODERATION,
+    Flag.Kind.ANSWER_LEAK,
+    Flag.Kind.THUMBS_DOWN,
+)
 
 
 # --- the class and its scope -----------------------------------------------------------------
@@ -58,7 +81,9 @@ COLUMN_ORDERS = ("course", "least-mastered")
 
 def class_students(classroom: Classroom) -> QuerySet[User]:
     """The class's current students, in roster order."""
-    return User.objects.in_classroom(classroom).order_by("last_name", "first_name", "username", "pk")
+    return User.objects.in_classroom(classroom).order_by(
+        "last_name", "first_name", "username", "pk"
+    )
 
 
 def _student_ids(classroom: Classroom) -> QuerySet:
@@ -70,7 +95,9 @@ def class_attempts(classroom: Classroom) -> QuerySet[Attempt]:
     """Attempts of the class's current students on the class's course."""
     if classroom.course_id is None:
         return Attempt.objects.none()
-    return Attempt.objects.filter(student__in=_student_ids(classroom), problem__course_id=classroom.course_id)
+    return Attempt.objects.filter(
+        student__in=_student_ids(classroom), problem__course_id=classroom.course_id
+    )
 
 
 def class_sessions(classroom: Classroom) -> QuerySet[TutoringSession]:
@@ -94,9 +121,12 @@ def class_flags(classroom: Classroom) -> QuerySet[Flag]:
     )
     return (
         Flag.objects.filter(
-            session__student__in=_student_ids(classroom), session__problem__course_id=classroom.course_id
+            session__student__in=_student_ids(classroom),
+            session__problem__course_id=classroom.course_id,
         )
-        .select_related("session__student", "session__problem", "message", "resolved_by")
+        .select_related(
+            "session__student", "session__problem", "message", "resolved_by"
+        )
         .annotate(priority=priority)
         .order_by("priority", "-created_at", "-pk")
     )
@@ -110,7 +140,9 @@ def conversations(classroom: Classroom) -> QuerySet[TutoringSession]:
         .annotate(
             n_messages=Count("messages", distinct=True),
             n_flags=Count("flags", distinct=True),
-            n_open_flags=Count("flags", filter=Q(flags__resolved_at__isnull=True), distinct=True),
+            n_open_flags=Count(
+                "flags", filter=Q(flags__resolved_at__isnull=True), distinct=True
+            ),
         )
         .order_by("-started_at", "-pk")
     )
@@ -119,12 +151,16 @@ def conversations(classroom: Classroom) -> QuerySet[TutoringSession]:
 def get_class_student(classroom: Classroom, student_id: int) -> User:
     """A current student of this (already permission-checked) class, or NotFound."""
     try:
-        return User.objects.in_classroom(classroom).get(pk=student_id, role=User.Role.STUDENT)
+        return User.objects.in_classroom(classroom).get(
+            pk=student_id, role=User.Role.STUDENT
+        )
     except User.DoesNotExist:
         raise NotFound("That student is not in this class.") from None
 
 
-def get_class_session(classroom: Classroom, session_id: int, *, student: User | None = None) -> TutoringSession:
+def get_class_session(
+    classroom: Classroom, session_id: int, *, student: User | None = None
+) -> TutoringSession:
     sessions = class_sessions(classroom).select_related("problem__skill", "student")
     if student is not None:
         sessions = sessions.filter(student=student)
@@ -159,7 +195,9 @@ class ClassView:
         return [s.pk for s in self.skills]
 
 
-def load_class(classroom: Classroom, *, unit: str = "", now: datetime | None = None) -> ClassView:
+def load_class(
+    classroom: Classroom, *, unit: str = "", now: datetime | None = None
+) -> ClassView:
     """Two queries: the students and the course's active skills (with their units).
 
     Skills are abbreviated by position, "2.3" for the third skill of the second unit, the same
@@ -182,12 +220,16 @@ def load_class(classroom: Classroom, *, unit: str = "", now: datetime | None = N
     per_unit: dict[int, int] = defaultdict(int)
     for skill in all_skills:
         per_unit[skill.unit_id] += 1
-        abbreviations[skill.pk] = f"{unit_number[skill.unit_id]}.{per_unit[skill.unit_id]}"
+        abbreviations[skill.pk] = (
+            f"{unit_number[skill.unit_id]}.{per_unit[skill.unit_id]}"
+        )
     chosen = None
     if unit:
         chosen = next((u for u in units if u.code == unit), None)
         if chosen is None:
-            raise NotFound(f"This class's course has no unit {unit!r}.", code="unknown_unit")
+            raise NotFound(
+                f"This class's course has no unit {unit!r}.", code="unknown_unit"
+            )
     skills = [s for s in all_skills if chosen is None or s.unit_id == chosen.pk]
     return ClassView(
         classroom=classroom, students=students, units=units, skills=skills, all_skills=all_skills, unit=chosen,
@@ -244,7 +286,12 @@ class Cell:
     @property
     def review_overdue(self) -> bool:
         m = self.mastery
-        return bool(m and m.level == Level.MASTERED and m.next_review_at and m.next_review_at <= self.now)
+        return bool(
+            m
+            and m.level == Level.MASTERED
+            and m.next_review_at
+            and m.next_review_at <= self.now
+        )
 
     @property
     def cue(self) -> str:
@@ -275,17 +322,29 @@ class HeatmapRow:
     @property
     def progress(self) -> float:
         """Mean P(known) over the shown skills, a skill not started counting as 0."""
-        return sum(c.p_known or 0.0 for c in self.cells) / len(self.cells) if self.cells else 0.0
+        return (
+            sum(c.p_known or 0.0 for c in self.cells) / len(self.cells)
+            if self.cells
+            else 0.0
+        )
 
 
-def student_rows(view: ClassView, students: list[User] | None = None, *, skills: list[Skill] | None = None) -> list[HeatmapRow]:
+def student_rows(
+    view: ClassView,
+    students: list[User] | None = None,
+    *,
+    skills: list[Skill] | None = None,
+) -> list[HeatmapRow]:
     """One row per student (all of the class, or a page of it) over the shown skills: one query."""
     by_student: dict[int, dict[int, Mastery]] = defaultdict(dict)
     for m in _masteries(view, students):
         by_student[m.student_id][m.skill_id] = m
     skills = view.skills if skills is None else skills
     return [
-        HeatmapRow(student, [Cell(s, by_student[student.pk].get(s.pk), view.now) for s in skills])
+        HeatmapRow(
+            student,
+            [Cell(s, by_student[student.pk].get(s.pk), view.now) for s in skills],
+        )
         for student in (view.students if students is None else students)
     ]
 
@@ -299,10 +358,6 @@ class Heatmap:
     descending: bool
     columns: str
     summary: dict[int, SkillSummary]
-
-    @property
-    def column_summaries(self) -> list[SkillSummary]:
-        return [self.summary[s.pk] for s in self.skills]
 
 
 def heatmap(
@@ -323,11 +378,20 @@ def heatmap(
     """
     skills = list(view.skills)
     if columns == "least-mastered":
-        skills.sort(key=lambda s: (summary.skills[s.pk].share_mastered, summary.skills[s.pk].mean_p_known or 0.0))
+        skills.sort(
+            key=lambda s: (
+                summary.skills[s.pk].share_mastered,
+                summary.skills[s.pk].mean_p_known or 0.0,
+            )
+        )
     else:
         columns = "course"
     rows = student_rows(view, skills=skills)
-    sort_skill = next((s for s in view.skills if s.code == skill), None) if sort == "skill" else None
+    sort_skill = (
+        next((s for s in view.skills if s.code == skill), None)
+        if sort == "skill"
+        else None
+    )
     if sort == "mastery":
         rows.sort(key=lambda r: (r.progress, r.n_mastered), reverse=descending)
     elif sort == "skill" and sort_skill is not None:
@@ -370,6 +434,10 @@ class ClassSummary:
     n_active_recently: int  # students who practised within HINT_WINDOW
 
     @property
+    def skill_summaries(self) -> list[SkillSummary]:
+        return list(self.skills.values())
+
+    @property
     def n_skills(self) -> int:
         return len(self.skills)
 
@@ -399,11 +467,13 @@ def class_summary(view: ClassView) -> ClassSummary:
     aggregate queries."""
     mastered = Q(level=Level.MASTERED)
     overdue = Q(level=Level.MASTERED, next_review_at__lte=view.now)
-    per_skill = {}
+    per_skill: dict[int, Mapping[str, Any]] = {}
     if view.skills:
         per_skill = {
             row["skill_id"]: row
-            for row in Mastery.objects.filter(student__in=_student_ids(view.classroom), skill_id__in=view.skill_ids)
+            for row in Mastery.objects.filter(
+                student__in=_student_ids(view.classroom), skill_id__in=view.skill_ids
+            )
             .values("skill_id")
             .annotate(
                 started=Count("id", filter=~Q(level=Level.NOT_STARTED)),
@@ -421,9 +491,13 @@ def class_summary(view: ClassView) -> ClassSummary:
             n_mastered=row.get("mastered", 0), n_overdue=row.get("overdue", 0), mean_p_known=row.get("mean"),
         )  # fmt: skip
     n_open = class_flags(view.classroom).filter(resolved_at__isnull=True).count()
-    active = class_attempts(view.classroom).filter(created_at__gte=view.now - HINT_WINDOW)
+    active = class_attempts(view.classroom).filter(
+        created_at__gte=view.now - HINT_WINDOW
+    )
     n_active = active.aggregate(n=Count("student_id", distinct=True))["n"]
-    return ClassSummary(n_students=n, skills=skills, n_open_flags=n_open, n_active_recently=n_active)
+    return ClassSummary(
+        n_students=n, skills=skills, n_open_flags=n_open, n_active_recently=n_active
+    )
 
 
 # --- who needs help, and why ---------------------------------------------------------------------
@@ -436,7 +510,12 @@ class Reason:
     at: datetime | None = None
     session_id: int | None = None  # the conversation to open, when there is one
 
-    LABELS = {"distress": "Distress", "stuck": "Stuck", "hints": "Many hints", "low_mastery": "Low mastery"}
+    LABELS = {
+        "distress": "Distress",
+        "stuck": "Stuck",
+        "hints": "Many hints",
+        "low_mastery": "Low mastery",
+    }
 
     @property
     def label(self) -> str:
@@ -478,7 +557,12 @@ def needs_help(view: ClassView) -> list[NeedsHelp]:
         at = timezone.localtime(flag["created_at"])
         when = f"{at:%b} {at.day}"
         reasons[flag["session__student_id"]].append(
-            Reason("distress", f"Distress flagged on {when} ({state})", flag["created_at"], flag["session_id"])
+            Reason(
+                "distress",
+                f"Distress flagged on {when} ({state})",
+                flag["created_at"],
+                flag["session_id"],
+            )
         )
 
     stuck = (
@@ -504,16 +588,26 @@ def needs_help(view: ClassView) -> list[NeedsHelp]:
 
     hints = (
         Message.objects.filter(
-            session__in=class_sessions(classroom), kind=Message.Kind.HINT_REQUEST, created_at__gte=now - HINT_WINDOW
+            session__in=class_sessions(classroom),
+            kind=Message.Kind.HINT_REQUEST,
+            created_at__gte=now - HINT_WINDOW,
         )
         .values("session__student_id")
-        .annotate(n=Count("id"), problems=Count("session__problem_id", distinct=True), last=Max("created_at"))
+        .annotate(
+            n=Count("id"),
+            problems=Count("session__problem_id", distinct=True),
+            last=Max("created_at"),
+        )
         .filter(n__gte=HINTS_MIN)
     )
-    for row in hints:
-        problems = f"{row['problems']} problem{'s' * (row['problems'] != 1)}"
-        reasons[row["session__student_id"]].append(
-            Reason("hints", f"Asked for {row['n']} hints on {problems} in the last {HINT_WINDOW.days} days", row["last"])
+    for asked in hints:
+        problems = f"{asked['problems']} problem{'s' * (asked['problems'] != 1)}"
+        reasons[asked["session__student_id"]].append(
+            Reason(
+                "hints",
+                f"Asked for {asked['n']} hints on {problems} in the last {HINT_WINDOW.days} days",
+                asked["last"],
+            )
         )
 
     if view.all_skills:
@@ -524,16 +618,22 @@ def needs_help(view: ClassView) -> list[NeedsHelp]:
                 n_scored__gte=LOW_MASTERY_MIN_ATTEMPTS,
                 p_known__lt=LOW_MASTERY_BELOW,
             )
-            .select_related("skill")
-            .order_by("p_known")
+            .order_by("p_known", "skill_id")
+            .values_list(
+                "student_id", "skill__name", "p_known", "n_scored", "last_practiced_at"
+            )
         )
-        for m in low:
-            reasons[m.student_id].append(
+        weak: dict[int, list[tuple]] = defaultdict(list)
+        for student_id, name, p_known, n_scored, last in low:
+            weak[student_id].append((name, p_known, n_scored, last))
+        for student_id, skills in weak.items():
+            reasons[student_id].append(
                 Reason(
-                    "low_mastery", f"{m.skill.name}: {m.p_known:.0%} after {m.n_scored} scored attempts",
-                    m.last_practiced_at,
+                    "low_mastery",
+                    _low_mastery_text(skills),
+                    max(s[3] or now for s in skills),
                 )
-            )  # fmt: skip
+            )
 
     students = {s.pk: s for s in view.students}
     listed = [
@@ -543,6 +643,15 @@ def needs_help(view: ClassView) -> list[NeedsHelp]:
     ]
     roster = {pk: i for i, pk in enumerate(students)}
     return sorted(listed, key=lambda h: (*h.sort_key, roster[h.student.pk]))
+
+
+def _low_mastery_text(skills: list[tuple]) -> str:
+    """The weakest two skills, weakest first, and how many more."""
+    shown = "; ".join(
+        f"{name}: {p:.0%} after {n} scored attempts" for name, p, n, _ in skills[:2]
+    )
+    more = len(skills) - 2
+    return shown + (f"; and {more} more skill{'s' * (more != 1)}" if more > 0 else "")
 
 
 # --- one student ---------------------------------------------------------------------------------
@@ -571,11 +680,15 @@ class StudentDetail:
 
     @property
     def n_mastered(self) -> int:
-        return sum(1 for s in self.skills if s.mastery and s.mastery.level == Level.MASTERED)
+        return sum(
+            1 for s in self.skills if s.mastery and s.mastery.level == Level.MASTERED
+        )
 
     @property
     def n_overdue(self) -> int:
-        return sum(1 for s in self.skills if Cell(s.skill, s.mastery, self.now).review_overdue)
+        return sum(
+            1 for s in self.skills if Cell(s.skill, s.mastery, self.now).review_overdue
+        )
 
 
 RECENT_ATTEMPTS = 30
@@ -585,25 +698,45 @@ RECENT_SESSIONS = 30
 def student_detail(view: ClassView, student: User) -> StudentDetail:
     """Mastery of every course skill with its history, the latest attempts and conversations:
     five queries whatever the student's history."""
-    masteries = {m.skill_id: m for m in Mastery.objects.filter(student=student, skill_id__in=view.skill_ids)}
+    masteries = {
+        m.skill_id: m
+        for m in Mastery.objects.filter(student=student, skill_id__in=view.skill_ids)
+    }
     history: dict[int, list[MasteryChange]] = defaultdict(list)
-    for change in MasteryChange.objects.filter(mastery__in=list(masteries.values())).order_by("created_at", "pk"):
+    for change in MasteryChange.objects.filter(
+        mastery__in=list(masteries.values())
+    ).order_by("created_at", "pk"):
         history[change.mastery_id].append(change)
     skills = []
     for skill in view.skills:
         mastery = masteries.get(skill.pk)
         changes = history.get(mastery.pk, []) if mastery else []
         points = [changes[0].p_before, *(c.p_after for c in changes)] if changes else []
-        skills.append(SkillHistory(skill, view.abbreviations[skill.pk], mastery, points))
+        skills.append(
+            SkillHistory(skill, view.abbreviations[skill.pk], mastery, points)
+        )
     attempts = class_attempts(view.classroom).filter(student=student)
-    recent = list(attempts.select_related("problem__skill").order_by("-created_at", "-pk")[:RECENT_ATTEMPTS])
-    sessions = list(conversations(view.classroom).filter(student=student)[:RECENT_SESSIONS])
+    recent = list(
+        attempts.select_related("problem__skill").order_by("-created_at", "-pk")[
+            :RECENT_ATTEMPTS
+        ]
+    )
+    sessions = list(
+        conversations(view.classroom).filter(student=student)[:RECENT_SESSIONS]
+    )
     return StudentDetail(student, skills, recent, attempts.count(), sessions, view.now)
 
 
 def misconception_feedback(problem: Problem, code: str) -> str:
     """The authored feedback of a matched misconception (blank when the code is unknown)."""
-    return next((str(m.get("feedback", "")) for m in problem.misconceptions if m.get("code") == code), "")
+    return next(
+        (
+            str(m.get("feedback", ""))
+            for m in problem.misconceptions
+            if m.get("code") == code
+        ),
+        "",
+    )
 
 
 def transcript(session: TutoringSession) -> list[Message]:
@@ -611,7 +744,12 @@ def transcript(session: TutoringSession) -> list[Message]:
     the attempt an answer made, its flags and ratings: three queries."""
     return list(
         session.messages.select_related("release", "attempt")
-        .prefetch_related(Prefetch("flags", Flag.objects.select_related("resolved_by").order_by("pk")), "ratings")
+        .prefetch_related(
+            Prefetch(
+                "flags", Flag.objects.select_related("resolved_by").order_by("pk")
+            ),
+            "ratings",
+        )
         .order_by("created_at", "pk")
     )
 
@@ -635,7 +773,9 @@ def _iso(value: datetime | None) -> str:
 def mastery_rows(view: ClassView) -> Iterator[list]:
     """Header, then one row per student x shown skill (not started included): one query."""
     yield MASTERY_HEADER
-    cells: dict[tuple[int, int], Mastery] = {(m.student_id, m.skill_id): m for m in _masteries(view)}
+    cells: dict[tuple[int, int], Mastery] = {
+        (m.student_id, m.skill_id): m for m in _masteries(view)
+    }
     for student in view.students:
         for skill in view.skills:
             m = cells.get((student.pk, skill.pk))

@@ -19,12 +19,19 @@ def resolve_flag(teacher: User, flag: Flag, note: str) -> Flag:
     """
     note = note.strip()
     if not note:
-        raise InvalidInput("Write a short note: what you saw and what you did.", code="note_required")
+        raise InvalidInput(
+            "Write a short note: what you saw and what you did.", code="note_required"
+        )
     if len(note) > NOTE_MAX_CHARS:
-        raise InvalidInput(f"Keep the note under {NOTE_MAX_CHARS} characters.", code="note_too_long")
+        raise InvalidInput(
+            f"Keep the note under {NOTE_MAX_CHARS} characters.", code="note_too_long"
+        )
     if not (teacher.is_teacher or teacher.is_org_admin):
         raise NotFound("No such flag.")
-    theirs = Flag.objects.filter(pk=flag.pk, session__student__in=access.students_visible_to(teacher).values("pk"))
+    theirs = Flag.objects.filter(
+        pk=flag.pk,
+        session__student__in=access.students_visible_to(teacher).values("pk"),
+    )
     now = timezone.now()
     claimed = theirs.filter(resolved_at__isnull=True).update(
         resolved_at=now, resolved_by=teacher, resolution_note=note

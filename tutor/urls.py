@@ -15,6 +15,7 @@ api_patterns = [
     path("", include("curriculum.api_urls")),
     path("", include("tutor.api_urls")),
     path("", include("tutor.api.mastery_urls")),
+    path("", include("tutor.api.dashboard_urls")),
     path("", include("evals.api_urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

@@ -7,6 +7,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from frontend.views import teacher
 from tutor import access, actions
 from tutor.errors import DomainError
 from tutor.models import User
@@ -29,7 +30,7 @@ def teacher_classes(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, f"Created {classroom.name}. Its join code is {classroom.join_code}.")
             return redirect("teacher-class", classroom.id)
-    classrooms = access.classrooms_visible_to(request.user).annotate(
+    classrooms = access.classrooms_visible_to(request.user).select_related("course").annotate(
         n_students=Count("enrollments", filter=Q(enrollments__removed_at__isnull=True))
     )
     return render(
@@ -39,9 +40,10 @@ def teacher_classes(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def teacher_class(request: HttpRequest, classroom_id: int) -> HttpResponse:
+    """The class dashboard (heatmap, summary, who needs help, flag queue), then code and roster."""
     classroom = access.get_classroom_for_teacher(request.user, classroom_id)
-    students = User.objects.in_classroom(classroom).order_by("last_name", "first_name", "username")
-    return render(request, "frontend/teacher_class.html", {"classroom": classroom, "students": students})
+    context = {"classroom": classroom, **teacher.dashboard_context(request, classroom)}
+    return render(request, "frontend/teacher_class.html", context)
 
 
 @login_required

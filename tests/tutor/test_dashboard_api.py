@@ -112,7 +112,7 @@ def test_it_lists_who_needs_help_with_reasons(
     assert (body["count"], body["next"], body["previous"]) == (1, None, None)
     (item,) = body["results"]
     assert item["student"] == alice(student)
-    assert [(r["kind"], r["label"], r["session"]) for r in item["reasons"]] == [
+    assert [(r["kind"], r["kind_label"], r["session"]) for r in item["reasons"]] == [
         ("distress", "Distress", session.pk), ("low_mastery", "Low mastery", None),
     ]  # fmt: skip
     assert item["reasons"][1]["text"] == "Skill 1.2: 25% after 6 scored attempts"
