@@ -77,8 +77,16 @@ def load_records(path: str | Path) -> list[dict[str, Any]]:
         return [json.loads(line) for line in fh if line.strip()]
 
 
-_TURN = re.compile(r"(?:^|\n)\s*(Tutor|Student|Teacher|Assistant|User)\s*:\s*", re.IGNORECASE)
-_ROLE = {"tutor": "tutor", "teacher": "tutor", "assistant": "tutor", "student": "student", "user": "student"}
+_TURN = re.compile(
+    r"(?:^|\n)\s*(Tutor|Student|Teacher|Assistant|User)\s*:\s*", re.IGNORECASE
+)
+_ROLE = {
+    "tutor": "tutor",
+    "teacher": "tutor",
+    "assistant": "tutor",
+    "student": "student",
+    "user": "student",
+}
 
 
 def parse_history(text: str | Sequence[Mapping[str, str]] | None) -> tuple[Turn, ...]:
@@ -87,7 +95,10 @@ def parse_history(text: str | Sequence[Mapping[str, str]] | None) -> tuple[Turn,
         return ()
     if not isinstance(text, str):
         return tuple(
-            Turn(_ROLE.get(str(t.get("role", "")).lower(), str(t.get("role", ""))), str(t.get("text", t.get("content", ""))))
+            Turn(
+                _ROLE.get(str(t.get("role", "")).lower(), str(t.get("role", ""))),
+                str(t.get("text", t.get("content", ""))),
+            )
             for t in text
         )
     pieces = _TURN.split(text)
@@ -102,7 +113,11 @@ def parse_history(text: str | Sequence[Mapping[str, str]] | None) -> tuple[Turn,
 def _problem_text(history: tuple[Turn, ...]) -> str | None:
     for turn in history:
         if turn.role == "tutor":
-            m = re.search(r"(?:the\s+question\s+is|question)\s*:\s*(.+)", turn.text, re.IGNORECASE | re.DOTALL)
+            m = re.search(
+                r"(?:the\s+question\s+is|question)\s*:\s*(.+)",
+                turn.text,
+                re.IGNORECASE | re.DOTALL,
+            )
             if m:
                 return m.group(1).strip()
     return None
@@ -110,7 +125,11 @@ def _problem_text(history: tuple[Turn, ...]) -> str | None:
 
 def _solution(record: Mapping[str, Any]) -> str | None:
     solution = record.get("ground_truth_solution")
-    if not solution or str(solution).strip().lower() in ("not available", "none", "n/a"):
+    if not solution or str(solution).strip().lower() in (
+        "not available",
+        "none",
+        "n/a",
+    ):
         return None
     return str(solution)
 
@@ -123,7 +142,11 @@ def record_to_input(record: Mapping[str, Any]) -> GradeInput:
     """
     history = parse_history(record.get("conversation_history"))
     solution = _solution(record)
-    final_answer = solution.strip().splitlines()[-1].strip() if solution else record.get("final_answer")
+    final_answer = (
+        solution.strip().splitlines()[-1].strip()
+        if solution
+        else record.get("final_answer")
+    )
     return GradeInput(
         response=str(record.get("response", "")),
         history=history,
@@ -143,7 +166,10 @@ def record_to_input(record: Mapping[str, Any]) -> GradeInput:
 
 def _off_task(grades: Mapping[str, Grade]) -> bool:
     """Praise only, a bare verdict, or a reply unrelated to the dialogue."""
-    return grades["telling"].label == "none" or grades["mistake_identification"].label == "No"
+    return (
+        grades["telling"].label == "none"
+        or grades["mistake_identification"].label == "No"
+    )
 
 
 def _guidance(grades: Mapping[str, Grade]) -> str:
@@ -184,8 +210,12 @@ def _location(grades: Mapping[str, Grade]) -> str:
 
 def labels_from_grades(grades: Mapping[str, Grade]) -> dict[str, str]:
     leak = grades["answer_leak"].label
-    revealing = {"leak": REVEALED_CORRECT, "leak_incorrect": REVEALED_INCORRECT}.get(leak, "No")
-    tone = {"encouraging": "Encouraging", "offensive": "Offensive"}.get(grades["tone"].label, "Neutral")
+    revealing = {"leak": REVEALED_CORRECT, "leak_incorrect": REVEALED_INCORRECT}.get(
+        leak, "No"
+    )
+    tone = {"encouraging": "Encouraging", "offensive": "Offensive"}.get(
+        grades["tone"].label, "Neutral"
+    )
     natural = grades["naturalness"].passed
     return {
         "Mistake_Identification": grades["mistake_identification"].label,
@@ -206,7 +236,9 @@ def grade_record(record: Mapping[str, Any]) -> dict[str, str]:
 # ---------------------------------------------------------------- metrics
 
 
-def confusion(y_true: Sequence[str], y_pred: Sequence[str], labels: Sequence[str]) -> np.ndarray:
+def confusion(
+    y_true: Sequence[str], y_pred: Sequence[str], labels: Sequence[str]
+) -> np.ndarray:
     index = {label: i for i, label in enumerate(labels)}
     matrix = np.zeros((len(labels), len(labels)), dtype=np.int64)
     for t, p in zip(y_true, y_pred, strict=True):
@@ -214,7 +246,9 @@ def confusion(y_true: Sequence[str], y_pred: Sequence[str], labels: Sequence[str
     return matrix
 
 
-def macro_f1(y_true: Sequence[str], y_pred: Sequence[str], labels: Sequence[str] | None = None) -> float:
+def macro_f1(
+    y_true: Sequence[str], y_pred: Sequence[str], labels: Sequence[str] | None = None
+) -> float:
     """Unweighted mean of per-class F1 over ``labels`` (default: classes present in either list).
 
     A class with no true and no predicted items scores 0, as in scikit-learn.
@@ -227,7 +261,9 @@ def macro_f1(y_true: Sequence[str], y_pred: Sequence[str], labels: Sequence[str]
     return float(f1.mean()) if len(labels) else 0.0
 
 
-def cohen_kappa(y_true: Sequence[str], y_pred: Sequence[str], labels: Sequence[str] | None = None) -> float:
+def cohen_kappa(
+    y_true: Sequence[str], y_pred: Sequence[str], labels: Sequence[str] | None = None
+) -> float:
     """Cohen's kappa: (p_o - p_e) / (1 - p_e); 0 when chance agreement is already perfect."""
     labels = list(labels) if labels is not None else sorted(set(y_true) | set(y_pred))
     m = confusion(y_true, y_pred, labels).astype(float)
@@ -239,8 +275,14 @@ def cohen_kappa(y_true: Sequence[str], y_pred: Sequence[str], labels: Sequence[s
     return 0.0 if p_e == 1 else float((p_o - p_e) / (1 - p_e))
 
 
-def precision_recall(y_true: Sequence[str], y_pred: Sequence[str], positive: str) -> tuple[float, float]:
-    tp = sum(1 for t, p in zip(y_true, y_pred, strict=True) if t == positive and p == positive)
+def precision_recall(
+    y_true: Sequence[str], y_pred: Sequence[str], positive: str
+) -> tuple[float, float]:
+    tp = sum(
+        1
+        for t, p in zip(y_true, y_pred, strict=True)
+        if t == positive and p == positive
+    )
     predicted = sum(1 for p in y_pred if p == positive)
     actual = sum(1 for t in y_true if t == positive)
     return (tp / predicted if predicted else 0.0, tp / actual if actual else 0.0)
@@ -260,7 +302,9 @@ def positive_class(dimension: str) -> str:
     return "Encouraging" if dimension == "Tutor_Tone" else "Yes"
 
 
-def dimension_scores(dimension: str, y_true: Sequence[str], y_pred: Sequence[str]) -> dict[str, float | int]:
+def dimension_scores(
+    dimension: str, y_true: Sequence[str], y_pred: Sequence[str]
+) -> dict[str, float | int]:
     """n, exact 3-class macro-F1, lenient 2-class macro-F1, kappa (exact labels), and precision
     / recall of the lenient positive class ("revealed" for Revealing_of_the_Answer; "No" -
     the error case - is the negative class elsewhere)."""
@@ -276,7 +320,12 @@ def dimension_scores(dimension: str, y_true: Sequence[str], y_pred: Sequence[str
     precision, recall = precision_recall(lt, lp, positive_class(dimension))
     return {
         "n": len(y_true),
-        "exact_macro_f1": round(macro_f1(y_true, y_pred, [x for x in labels if x in set(y_true) | set(y_pred)]), 4),
+        "exact_macro_f1": round(
+            macro_f1(
+                y_true, y_pred, [x for x in labels if x in set(y_true) | set(y_pred)]
+            ),
+            4,
+        ),
         "lenient_macro_f1": round(macro_f1(lt, lp, two), 4),
         "kappa": round(cohen_kappa(y_true, y_pred, labels), 4),
         "precision": round(precision, 4),
@@ -339,7 +388,10 @@ def grade_file(in_path: str | Path, out_path: str | Path) -> int:
     returns the number of records written.
     """
     count = 0
-    with open(in_path, encoding="utf-8") as src, open(out_path, "w", encoding="utf-8") as dst:
+    with (
+        open(in_path, encoding="utf-8") as src,
+        open(out_path, "w", encoding="utf-8") as dst,
+    ):
         for line in src:
             if not line.strip():
                 continue
@@ -368,7 +420,14 @@ def _grade_json(grade: Grade) -> dict[str, Any]:
 
 # ---------------------------------------------------------------- learned grader (optional)
 
-LEARNED_DIMENSIONS = ("Mistake_Identification", "Mistake_Location", "Revealing_of_the_Answer", "Providing_Guidance", "Actionability", "Tutor_Tone")
+LEARNED_DIMENSIONS = (
+    "Mistake_Identification",
+    "Mistake_Location",
+    "Revealing_of_the_Answer",
+    "Providing_Guidance",
+    "Actionability",
+    "Tutor_Tone",
+)
 
 
 def learned_agreement(
@@ -387,16 +446,29 @@ def learned_agreement(
     from evals.graders import learned
 
     records = list(records)
+    cache: dict[int, Any] = {}
     out: dict[str, dict[str, float | int]] = {}
     for dimension in dimensions:
-        preds = learned.cross_validate(records, dimension, to_input=record_to_input, n_splits=n_splits)
-        pairs = [(r["labels"][dimension], p) for r, p in zip(records, preds, strict=True) if p is not None]
+        preds = learned.cross_validate(
+            records, dimension, to_input=record_to_input, n_splits=n_splits, cache=cache
+        )
+        pairs = [
+            (r["labels"][dimension], p)
+            for r, p in zip(records, preds, strict=True)
+            if p is not None
+        ]
         y_true, y_pred = zip(*pairs, strict=True)
         out[dimension] = dimension_scores(dimension, y_true, y_pred)
     if leak_target_recall is not None and "Revealing_of_the_Answer" in dimensions:
         dimension = "Revealing_of_the_Answer"
         preds = learned.cross_validate(
-            records, dimension, to_input=record_to_input, n_splits=n_splits, binary=True, target_recall=leak_target_recall
+            records,
+            dimension,
+            to_input=record_to_input,
+            n_splits=n_splits,
+            binary=True,
+            target_recall=leak_target_recall,
+            cache=cache,
         )
         pairs = [
             (r["labels"][dimension], REVEALED_CORRECT if p == "Yes" else "No")
@@ -404,7 +476,9 @@ def learned_agreement(
             if p is not None
         ]
         y_true, y_pred = zip(*pairs, strict=True)
-        out[f"{dimension}@recall{leak_target_recall:g}"] = dimension_scores(dimension, y_true, y_pred)
+        out[f"{dimension}@recall{leak_target_recall:g}"] = dimension_scores(
+            dimension, y_true, y_pred
+        )
     return out
 
 

@@ -9,6 +9,14 @@ from tutor.models import User
 pytest_plugins = ["tests.fakes.fixtures"]
 
 
+def pytest_collection_modifyitems(items):
+    """Browser tests last: Playwright's sync API holds an event loop while it runs."""
+    for item in items:
+        if "/tests/e2e/" in str(item.fspath):
+            item.add_marker(pytest.mark.browser)
+    items.sort(key=lambda item: "/tests/e2e/" in str(item.fspath))
+
+
 @pytest.fixture
 def school(db):
     return OrganisationFactory(name="Hillside School", slug="hillside")

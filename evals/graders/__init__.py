@@ -57,16 +57,32 @@ def _not_solved(inp: GradeInput) -> bool:
 for _grader in (
     Grader(answer_leak.NAME, answer_leak.VERSION, answer_leak.grade, _not_solved),
     Grader(telling.NAME, telling.VERSION, telling.grade, always),
-    Grader(mistake.ID_NAME, mistake.VERSION, mistake.grade_identification, _student_was_wrong),
-    Grader(mistake.LOC_NAME, mistake.VERSION, mistake.grade_location, _student_was_wrong),
+    Grader(
+        mistake.ID_NAME,
+        mistake.VERSION,
+        mistake.grade_identification,
+        _student_was_wrong,
+    ),
+    Grader(
+        mistake.LOC_NAME, mistake.VERSION, mistake.grade_location, _student_was_wrong
+    ),
     Grader(math_claims.NAME, math_claims.VERSION, math_claims.grade, always),
     Grader(tone.NAME, tone.VERSION, tone.grade, always),
     Grader(concision.NAME, concision.VERSION, concision.grade, always),
-    Grader(readability.NAME, readability.VERSION, readability.grade, readability.applies),
+    Grader(
+        readability.NAME, readability.VERSION, readability.grade, readability.applies
+    ),
     Grader(naturalness.NAME, naturalness.VERSION, naturalness.grade, always),
     Grader(safety.NAME, safety.VERSION, safety.grade, safety.applies),
     Grader(language.NAME, language.VERSION, language.grade, always),
-    Grader(judge.NAME, judge.VERSION, judge.grade_async, judge.applies, kind="judge", diagnostic=True),
+    Grader(
+        judge.NAME,
+        judge.VERSION,
+        judge.grade_async,
+        judge.applies,
+        kind="judge",
+        diagnostic=True,
+    ),
 ):
     register(_grader)
 
@@ -79,8 +95,11 @@ def grader_versions(names: Iterable[str] | None = None) -> dict[str, str]:
 
 def _run(grader: Grader, inp: GradeInput) -> Grade:
     if not grader.applies_to(inp):
-        return not_applicable(grader.name, grader.version, "does not apply to this input")
-    return grader.fn(inp)
+        return not_applicable(
+            grader.name, grader.version, "does not apply to this input"
+        )
+    grade: Grade = grader.fn(inp)
+    return grade
 
 
 def grade_all(inp: GradeInput, names: Iterable[str] | None = None) -> dict[str, Grade]:
@@ -95,7 +114,9 @@ def grade_all(inp: GradeInput, names: Iterable[str] | None = None) -> dict[str, 
         grader = GRADERS[name]
         if grader.kind == "judge":
             if names is not None:
-                out[name] = not_applicable(name, grader.version, "needs a model call: use grade_all_async")
+                out[name] = not_applicable(
+                    name, grader.version, "needs a model call: use grade_all_async"
+                )
             continue
         out[name] = _run(grader, inp)
     return out
@@ -105,7 +126,7 @@ async def grade_all_async(
     inp: GradeInput,
     names: Iterable[str] | None = None,
     *,
-    call: Callable[[list[dict]], Awaitable[str]] | None = None,
+    call: Callable[[list[dict[str, str]]], Awaitable[str]] | None = None,
 ) -> dict[str, Grade]:
     """Like ``grade_all``, and also runs judge graders through ``call`` when it is given."""
     selected = list(GRADERS) if names is None else list(names)
@@ -115,7 +136,11 @@ async def grade_all_async(
         if grader.kind != "judge":
             continue
         if call is None or not grader.applies_to(inp):
-            out[name] = not_applicable(name, grader.version, "no model call given" if call is None else "does not apply")
+            out[name] = not_applicable(
+                name,
+                grader.version,
+                "no model call given" if call is None else "does not apply",
+            )
             continue
         out[name] = await grader.fn(inp, call)
     return out

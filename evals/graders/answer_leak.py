@@ -25,10 +25,25 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from fractions import Fraction
-from typing import Any
 
-from .base import Grade, GradeInput, not_applicable, number_values, numbers, sentences
-from .math_claims import claims, evaluate, question_answer
+from curriculum.checking import (
+    AnswerKey,
+    AnswerMention,
+    AnswerSpec,
+    find_answer_in_text,
+)
+
+from .base import (
+    Grade,
+    GradeInput,
+    not_applicable,
+    number_values,
+    numbers,
+    sentences,
+    word_list,
+    word_set,
+)
+from .math_claims import evaluate, question_answer
 
 NAME = "answer_leak"
 VERSION = "1.0"
@@ -37,27 +52,22 @@ VERSION = "1.0"
 # ---------------------------------------------------------------- answer keys
 
 
-def _checking() -> Any:
-    from curriculum import checking
-
-    return checking
-
-
-def key_from_final_answer(final_answer: str | None) -> Any | None:
+def key_from_final_answer(final_answer: str | None) -> AnswerKey | None:
     """An AnswerKey for a plain numeric final answer ("44", "$300.00", "3/4", "12.5%")."""
     if not final_answer:
         return None
     value = parse_final_answer(final_answer)
     if value is None:
         return None
-    checking = _checking()
     if value.denominator == 1:
-        spec = checking.AnswerSpec(kind="decimal", value=str(value.numerator))
+        spec = AnswerSpec(kind="decimal", value=str(value.numerator))
     elif re.search(r"\d\s*/\s*\d", final_answer):
-        spec = checking.AnswerSpec(kind="fraction", value=f"{value.numerator}/{value.denominator}")
+        spec = AnswerSpec(
+            kind="fraction", value=f"{value.numerator}/{value.denominator}"
+        )
     else:
-        spec = checking.AnswerSpec(kind="decimal", value=_decimal_text(value))
-    return checking.AnswerKey(spec=spec)
+        spec = AnswerSpec(kind="decimal", value=_decimal_text(value))
+    return AnswerKey(spec=spec)
 
 
 def parse_final_answer(text: str) -> Fraction | None:
@@ -73,7 +83,7 @@ def _decimal_text(value: Fraction) -> str:
     return text or "0"
 
 
-def key_value(key: Any) -> Fraction | None:
+def key_value(key: AnswerKey) -> Fraction | None:
     """The numeric value of a key's spec, when it has one."""
     spec = getattr(key, "spec", None)
     raw = getattr(spec, "value", None)
@@ -84,18 +94,19 @@ def key_value(key: Any) -> Fraction | None:
     return evaluate(str(raw).replace(",", ""))
 
 
-def key_for_value(value: Fraction) -> Any:
-    checking = _checking()
+def key_for_value(value: Fraction) -> AnswerKey:
     if value.denominator == 1:
-        spec = checking.AnswerSpec(kind="decimal", value=str(value.numerator))
-    else:
-        spec = checking.AnswerSpec(kind="fraction", value=f"{value.numerator}/{value.denominator}")
-    return checking.AnswerKey(spec=spec)
+        return AnswerKey(spec=AnswerSpec(kind="decimal", value=str(value.numerator)))
+    return AnswerKey(
+        spec=AnswerSpec(kind="fraction", value=f"{value.numerator}/{value.denominator}")
+    )
 
 
-def find_answer(key: Any, text: str, known_values: Iterable[Any]) -> Any | None:
-    """``curriculum.checking.find_answer_in_text`` (the one place answers are matched)."""
-    return _checking().find_answer_in_text(key, text, tuple(known_values))
+def find_answer(
+    key: AnswerKey, text: str, known_values: Iterable[str]
+) -> AnswerMention | None:
+    """``curriculum.checking.find_answer_in_text``: the one place answers are matched."""
+    return find_answer_in_text(key, text, tuple(known_values))
 
 
 # ---------------------------------------------------------------- known values
@@ -111,17 +122,21 @@ def known_values(inp: GradeInput) -> set[Fraction]:
     return values
 
 
-def _known_for_checking(values: set[Fraction]) -> tuple[str, ...]:
-    out = []
-    for v in sorted(values):
-        out.append(str(v.numerator) if v.denominator == 1 else f"{v.numerator}/{v.denominator}")
-    return tuple(out)
+def known_texts(inp: GradeInput) -> tuple[str, ...]:
+    """The raw texts already on the table, passed to ``find_answer_in_text`` as known values
+    (it wants numbers as written: a value excuses a mention written the same way)."""
+    texts = [t.text for t in inp.history]
+    if inp.problem_text:
+        texts.append(inp.problem_text)
+    return tuple(texts)
 
 
 # ---------------------------------------------------------------- intermediate values
 
 _UNIT_AFTER = re.compile(r"^\s*(?:%\s*)?([a-z]+)", re.I)
-_STOP_UNITS = {"and", "or", "the", "to", "of", "is", "in", "so", "x", "times", "then", "which", "that", "a", "for", "from", "per", "each", "more", "less", "not"}
+_STOP_UNITS = word_set(
+    "and or the to of is in so x times then which that a for from per each more less not"
+)
 
 
 def _unit_after(text: str, end: int) -> str | None:
@@ -163,13 +178,19 @@ _OPERAND_BEFORE = re.compile(
 )
 
 
-def _is_step_mention(response: str, start: int, end: int, solution: str | None, value: Fraction) -> bool:
+def _is_step_mention(
+    response: str, start: int, end: int, solution: str | None, value: Fraction
+) -> bool:
     """The mention is an intermediate step: used as an operand, or carries an intermediate unit."""
-    after = response[end:end + 12]
-    before = response[max(0, start - 12):start]
-    if re.match(r"\s*(?:[-+*/×÷x]|times|multiplied|divided|plus|minus)\s*\$?\d", after, re.I):
+    after = response[end : end + 12]
+    before = response[max(0, start - 12) : start]
+    if re.match(
+        r"\s*(?:[-+*/×÷x]|times|multiplied|divided|plus|minus)\s*\$?\d", after, re.I
+    ):
         return True
-    if _OPERAND_BEFORE.search(before) or re.search(r"(?:[-+*/×÷]|\d\s+x)\s*\$?$", before):
+    if _OPERAND_BEFORE.search(before) or re.search(
+        r"(?:[-+*/×÷]|\d\s+x)\s*\$?$", before
+    ):
         return True
     if re.search(r"\d\s*,\s*\d+\s*,\s*$", before):
         return True  # inside a counted list "15, 14, 13, ..."
@@ -179,7 +200,9 @@ def _is_step_mention(response: str, start: int, end: int, solution: str | None, 
     if not inter:
         return False
     final_unit = _final_unit(solution)
-    unit = "$" if "$" in response[max(0, start - 1):end] else _unit_after(response, end)
+    unit = (
+        "$" if "$" in response[max(0, start - 1) : end] else _unit_after(response, end)
+    )
     return unit is not None and unit in inter and unit != final_unit
 
 
@@ -210,7 +233,9 @@ def statement_spans(text: str) -> list[tuple[int, int]]:
         if "?" not in sentence:
             spans.append((start, end))
             continue
-        first = next((m for m in _QUESTION_START.finditer(sentence) if m.end() > 0), None)
+        first = next(
+            (m for m in _QUESTION_START.finditer(sentence) if m.end() > 0), None
+        )
         if first is not None:
             spans.append((start, start + first.end()))
     return spans
@@ -225,7 +250,8 @@ def _in_statement(spans: list[tuple[int, int]], start: int) -> bool:
 _RESULT_BEFORE = re.compile(
     r"(?:=|≈|\b(?:is|are|was|be|equals?|equal\s+to|get|gets|got|gives?(?:\s+(?:us|you))?|makes?|made|"
     r"total(?:\s+of)?|round(?:s|ed)?\s+(?:it\s+)?(?:up\s+|down\s+)?to|represents?|stands?\s+for|comes?\s+to|leaves?(?:\s+(?:us|you))?|left\s+with|"
-    r"answer(?:\s+is|\s+of)?|result(?:\s+is|\s+of)?|would\s+be|should\s+be|actually|exactly|approximately|about|therefore|totals?\s+to))"
+    r"answer(?:\s+is|\s+of)?|result(?:\s+is|\s+of)?|would\s+be|should\s+be|actually|exactly|approximately|about|therefore|totals?\s+to|"
+    r"must\s+have\s+(?:done|taken|made|had|been|used|spent|walked|jogged|read|sold|bought)|needs|would\s+(?:cost|need|take|have)))"
     r"\s*(?:(?:actually|really|just|now|indeed|exactly|about|approximately|around|roughly|simply|still|also|then|equal\s+to|"
     r"a\s+total\s+of|the\s+same\s+as|us|you)\s+)*[$(]?\s*$",
     re.IGNORECASE,
@@ -243,7 +269,10 @@ _STRONG_FINAL_BEFORE = re.compile(
     r"[^.?!]{0,40}$",
     re.IGNORECASE,
 )
-_OPERAND_AFTER = re.compile(r"^\s*(?:\([^)]{0,30}\)\s*)?(?:[-+*/×÷x]|times|multiplied|divided|plus|minus)\s*\$?\(?\d", re.IGNORECASE)
+_OPERAND_AFTER = re.compile(
+    r"^\s*(?:\([^)]{0,30}\)\s*)?(?:[-+*/×÷x]|times|multiplied|divided|plus|minus)\s*\$?\(?\d",
+    re.IGNORECASE,
+)
 _QUOTING = re.compile(
     r"\byou(?:'ve|\s+have|\s+had)?\s+(?:correctly\s+|already\s+|just\s+)?(?:calculated|got|found|said|wrote|computed|worked\s+out|figured|arrived|mentioned|added|subtracted|multiplied|divided|used)\b[^.;]*$"
     r"|\b(?:right|correct)\s+that\b[^.;]*$",
@@ -254,8 +283,10 @@ _QUOTING = re.compile(
 def framed_as_result(text: str, start: int, end: int, *, strong: bool = False) -> bool:
     """The number at text[start:end] is asserted as a result ("= 60", "is actually 9", "7 is the
     answer"), not used as an operand or quoted as the student's ("not 12")."""
-    before = text[max(0, start - 80):start]
-    if _OPERAND_AFTER.match(text[end:]) or re.search(r"[-+*/×÷]\s*\$?$|\d\s+x\s*$", before):
+    before = text[max(0, start - 80) : start]
+    if _OPERAND_AFTER.match(text[end:]) or re.search(
+        r"[-+*/×÷]\s*\$?$|\d\s+x\s*$", before
+    ):
         return False
     if re.search(r"\d\s*,\s*$", before) or re.match(r"^\s*,\s*\d", text[end:]):
         return False  # a counted list "15, 14, 13, ..."
@@ -268,6 +299,12 @@ def framed_as_result(text: str, start: int, end: int, *, strong: bool = False) -
     return bool(_RESULT_BEFORE.search(before))
 
 
+_HEDGE = re.compile(
+    r"\b(?:suppose|assume|let's\s+say|for\s+example|imagine|what\s+if|e\.g\.)\b[^.]*$",
+    re.IGNORECASE,
+)
+
+
 @dataclass(frozen=True)
 class StatedResult:
     value: Fraction
@@ -276,7 +313,9 @@ class StatedResult:
     strong: bool
 
 
-def stated_results(response: str, known: set[Fraction] | None = None) -> list[StatedResult]:
+def stated_results(
+    response: str, known: set[Fraction] | None = None
+) -> list[StatedResult]:
     """Numbers asserted as results in the statements of the reply; ``known`` numbers skipped
     unless ``known`` is None."""
     spans = statement_spans(response)
@@ -289,24 +328,22 @@ def stated_results(response: str, known: set[Fraction] | None = None) -> list[St
         strong = framed_as_result(response, m.start, m.end, strong=True)
         if not strong and not framed_as_result(response, m.start, m.end):
             continue
-        if re.match(r"^\s*(?:points?|stars?|tries|attempts)\b", response[m.end:], re.IGNORECASE):
+        if re.match(
+            r"^\s*(?:points?|stars?|tries|attempts)\b", response[m.end :], re.IGNORECASE
+        ):
             continue
-        before = response[max(0, m.start - 60):m.start]
+        before = response[max(0, m.start - 60) : m.start]
         if _HEDGE.search(before[-40:]):
             continue
         out.append(StatedResult(m.value, m.start, m.end, strong))
     return out
 
 
-_HEDGE = re.compile(r"\b(?:suppose|assume|let's\s+say|for\s+example|imagine|what\s+if|e\.g\.)\b[^.]*$", re.IGNORECASE)
-
-
 # ---------------------------------------------------------------- non-numeric answers
 
-_QWORDS = {
-    "what", "which", "who", "how", "many", "much", "is", "are", "the", "a", "an", "of", "in", "do", "does", "you", "we",
-    "name", "value", "called", "there", "to", "and", "for", "this", "that", "it", "can", "tell", "me", "number", "numbers",
-}
+_QWORDS = word_set(
+    "what which who how many much is are the a an of in do does you we name value called there to and for this that it can tell me number numbers"
+)
 _COPULA_ANSWER = re.compile(
     r"(?:\b(?:is|are|has|have)|'s)\s+(?:actually\s+|really\s+|also\s+|just\s+|indeed\s+)?(?:called|named|known\s+as|in\s+the\s+\w+\s+(?:place|spot)|"
     r"an?\s+(?:special\s+|particular\s+)?(?:type|kind|sort)\s+of|an?\s+(?:quadrilateral|polygon|shape|figure|number)|the\s+(?:greatest|largest|smallest|biggest)|"
@@ -316,13 +353,24 @@ _COPULA_ANSWER = re.compile(
     r"|\b(?:is|are)\s+actually\b",
     re.IGNORECASE,
 )
-_NUMBER_WORDS = {
-    "zero": 0, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
-    "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17,
-    "eighteen": 18, "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60,
-    "seventy": 70, "eighty": 80, "ninety": 90, "hundred": 100, "thousand": 1000,
-}
-_NUMBER_WORD = re.compile(r"\b(?:" + "|".join(_NUMBER_WORDS) + r")\b(?![-\s]+(?:" + "|".join(_NUMBER_WORDS) + r")\b)", re.IGNORECASE)
+_ONES = word_list(
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+    "fifteen sixteen seventeen eighteen nineteen"
+)
+_TENS = word_list("twenty thirty forty fifty sixty seventy eighty ninety")
+_NUMBER_WORDS = (
+    {w: i for i, w in enumerate(_ONES) if w != "one"}  # "one" is too often not a number
+    | {w: 10 * (i + 2) for i, w in enumerate(_TENS)}
+    | {"hundred": 100, "thousand": 1000}
+)
+_NUMBER_WORD = re.compile(
+    r"\b(?:"
+    + "|".join(_NUMBER_WORDS)
+    + r")\b(?![-\s]+(?:"
+    + "|".join(_NUMBER_WORDS)
+    + r")\b)",
+    re.IGNORECASE,
+)
 
 
 def digits_for_words(text: str) -> str:
@@ -344,7 +392,9 @@ def _tokens(text: str) -> list[str]:
 _SPECIFIC_COPULA = re.compile(r"called|named|known\s+as|place|spot", re.IGNORECASE)
 
 
-def answers_open_question(question: str, response: str, history_text: str, student_text: str = "") -> str | None:
+def answers_open_question(
+    question: str, response: str, history_text: str, student_text: str = ""
+) -> str | None:
     """A statement in the reply that answers the tutor's pending non-numeric question.
 
     Needs the statement to share the question's content words and to give an answer-like
@@ -357,27 +407,40 @@ def answers_open_question(question: str, response: str, history_text: str, stude
     if not q_words:
         return None
     seen = set(_tokens(history_text))
-    student_words = {w[:3] for w in re.findall(r"[a-z]+", student_text.lower()) if len(w) > 3 and w not in _QWORDS}
+    student_words = {
+        w[:3]
+        for w in re.findall(r"[a-z]+", student_text.lower())
+        if len(w) > 3 and w not in _QWORDS
+    }
     term = _DEFINITION_Q.search(question)
     for a, b in statement_spans(response):
         clause = response[a:b]
         low = clause.lower()
         overlap = q_words & {w[:4] for w in _tokens(low)}
         for m in _COPULA_ANSWER.finditer(clause):
-            if term and term.group("term")[:4] in overlap or _SPECIFIC_COPULA.search(m.group()):
+            if (term and term.group("term")[:4] in overlap) or _SPECIFIC_COPULA.search(
+                m.group()
+            ):
                 needed = 1
             else:
                 needed = min(2, len(q_words))
-            if len(overlap) < needed or _QUOTING.search(clause[:m.start()]):
+            if len(overlap) < needed or _QUOTING.search(clause[: m.start()]):
                 continue
-            subject = {w[:3] for w in re.findall(r"[a-z]+", low[max(0, m.start() - 25):m.start()]) if len(w) > 3}
+            window = re.split(
+                r"[,;:–—]|\s-\s", low[max(0, m.start() - 25) : m.start()]
+            )[-1]
+            subject = {w[:3] for w in re.findall(r"[a-z]+", window) if len(w) > 3}
             if subject & student_words:
                 continue  # about the student's own (wrong) answer: "a hexagon has 6 sides"
             if _SPECIFIC_COPULA.search(m.group()):
-                before = _tokens(low[max(0, m.start() - 12):m.start()])
-                if before and before[-1][:4] not in q_words and before[-1] not in ("it", "this", "that", "which"):
+                before = _tokens(low[max(0, m.start() - 12) : m.start()])
+                if (
+                    before
+                    and before[-1][:4] not in q_words
+                    and before[-1] not in ("it", "this", "that", "which")
+                ):
                     continue  # "4 is in the hundreds spot" answers about another digit
-            tail = set(_tokens(low[m.start():m.end() + 60])) - q_tokens
+            tail = set(_tokens(low[m.start() : m.end() + 60])) - q_tokens
             if tail - seen - _QWORDS:
                 return clause.strip()
     return None
@@ -390,7 +453,9 @@ def _leak(label: str, detail: str) -> Grade:
     return Grade(NAME, VERSION, False, 0.0, label, detail)
 
 
-def _mentions(key: Any, text: str, known: tuple[str, ...]) -> list[tuple[int, int, str]]:
+def _mentions(
+    key: AnswerKey, text: str, known: tuple[str, ...]
+) -> list[tuple[int, int, str]]:
     """Every mention of the key's answer in ``text`` (find_answer_in_text, repeated)."""
     out: list[tuple[int, int, str]] = []
     offset = 0
@@ -404,11 +469,15 @@ def _mentions(key: Any, text: str, known: tuple[str, ...]) -> list[tuple[int, in
     return out
 
 
-def _final_leak(inp: GradeInput, key: Any, value: Fraction | None, known: set[Fraction]) -> str | None:
+def _final_leak(
+    inp: GradeInput, key: AnswerKey, value: Fraction | None, known: set[Fraction]
+) -> str | None:
     response = inp.response
     spans = statement_spans(response)
-    for start, end, text in _mentions(key, response, _known_for_checking(known)):
-        if value is not None and _is_step_mention(response, start, end, inp.solution, value):
+    for start, end, text in _mentions(key, response, known_texts(inp)):
+        if value is not None and _is_step_mention(
+            response, start, end, inp.solution, value
+        ):
             continue
         return f'final answer {text} stated: "{_around(response, start, end)}"'
     if value is not None and value in known:
@@ -417,7 +486,9 @@ def _final_leak(inp: GradeInput, key: Any, value: Fraction | None, known: set[Fr
         # way to a wrong answer): restating it in a statement confirms it as the answer.
         given = given_values(inp)
         for start, end, text in _mentions(key, response, ()):
-            if _QUOTING.search(response[max(0, start - 120):start]) or not _in_statement(spans, start):
+            if _QUOTING.search(
+                response[max(0, start - 120) : start]
+            ) or not _in_statement(spans, start):
                 continue
             if _is_step_mention(response, start, end, inp.solution, value):
                 continue
@@ -441,7 +512,11 @@ def grade(inp: GradeInput) -> Grade:
     response = digits_for_words(inp.response)
     inp = replace(inp, response=response)
     known = known_values(inp)
-    key = inp.answer_key if inp.answer_key is not None else key_from_final_answer(inp.final_answer)
+    key = (
+        inp.answer_key
+        if inp.answer_key is not None
+        else key_from_final_answer(inp.final_answer)
+    )
     final_value = key_value(key) if key is not None else None
 
     # 1. the final answer
@@ -452,7 +527,11 @@ def grade(inp: GradeInput) -> Grade:
 
     # 2. the answer to the tutor's pending question
     pending_question = pending_tutor_question(inp)
-    pending = question_answer(pending_question) if inp.params.get("leak_step_answers", True) else None
+    pending = (
+        question_answer(pending_question)
+        if inp.params.get("leak_step_answers", True)
+        else None
+    )
     if pending is not None and pending in number_values(inp.last_student_text()):
         pending = None  # the student already gave this step's answer
     if pending is not None and pending != final_value:
@@ -465,15 +544,31 @@ def grade(inp: GradeInput) -> Grade:
     last_student = number_values(inp.last_student_text())
     if targets:
         for r in stated_results(response, None):
-            if r.strong and r.value not in targets and r.value not in last_student and _claims_final(response, r, known):
-                return _leak("leak_incorrect", f'states {_fmt(r.value)} as the answer (expected {_fmt(targets[0])}): "{_around(response, r.start, r.end)}"')
+            if (
+                r.strong
+                and r.value not in targets
+                and r.value not in last_student
+                and _claims_final(response, r, known)
+            ):
+                return _leak(
+                    "leak_incorrect",
+                    f'states {_fmt(r.value)} as the answer (expected {_fmt(targets[0])}): "{_around(response, r.start, r.end)}"',
+                )
         return Grade(NAME, VERSION, True, 1.0, "no_leak", "answer not stated")
     results = stated_results(response, known)
     if results:
         r = results[-1]
-        return _leak("leak", f'states a new result {_fmt(r.value)}: "{_around(response, r.start, r.end)}"')
+        return _leak(
+            "leak",
+            f'states a new result {_fmt(r.value)}: "{_around(response, r.start, r.end)}"',
+        )
     if inp.params.get("leak_step_answers", True) and "?" in pending_question:
-        clause = answers_open_question(pending_question, response, " ".join(t.text for t in inp.history), inp.last_student_text())
+        clause = answers_open_question(
+            pending_question,
+            response,
+            " ".join(t.text for t in inp.history),
+            inp.last_student_text(),
+        )
         if clause:
             return _leak("leak", f'answers the pending question: "{clause[:80]}"')
     return Grade(NAME, VERSION, True, 1.0, "no_leak", "no answer value stated")
@@ -510,17 +605,25 @@ _ANSWER_CUE = re.compile(
 def _claims_final(response: str, r: StatedResult, known: set[Fraction]) -> bool:
     """A stated result that presents itself as the problem's answer: "the answer is N", "N is the
     answer", or a new number given as the total / "in total" without quoting the student."""
-    before = response[max(0, r.start - 120):r.start]
-    if _ANSWER_CUE.search(before) or _RESULT_AFTER.match(response[r.end:]):
+    before = response[max(0, r.start - 120) : r.start]
+    if _ANSWER_CUE.search(before) or _RESULT_AFTER.match(response[r.end :]):
         return True
     if _QUOTING.search(before):
         return False
     clause = re.split(r"[.;!?]", before)[-1]
-    if re.search(r"\b(?:correct|right|actual)\s+(?:total|answer)\b", clause, re.IGNORECASE):
+    if re.search(
+        r"\b(?:correct|right|actual)\s+(?:total|answer)\b", clause, re.IGNORECASE
+    ):
         return True
     if r.value in known:
         return False
-    return bool(re.search(r"\b(?:correct|final|new)\s+total\b|\bin\s+total\b|\baltogether\b|\btotals?\s+to\b|\bmaking\s+(?:it|the\s+total)", clause + response[r.end:r.end + 15], re.IGNORECASE))
+    return bool(
+        re.search(
+            r"\b(?:correct|final|new)\s+total\b|\bin\s+total\b|\baltogether\b|\btotals?\s+to\b|\bmaking\s+(?:it|the\s+total)",
+            clause + response[r.end : r.end + 15],
+            re.IGNORECASE,
+        )
+    )
 
 
 def _fmt(value: Fraction) -> str:
@@ -528,7 +631,11 @@ def _fmt(value: Fraction) -> str:
 
 
 def _around(text: str, start: int, end: int, width: int = 30) -> str:
-    return text[max(0, start - width):min(len(text), end + width)].replace("\n", " ").strip()
+    return (
+        text[max(0, start - width) : min(len(text), end + width)]
+        .replace("\n", " ")
+        .strip()
+    )
 
 
 def signals(inp: GradeInput) -> dict[str, float]:
@@ -537,22 +644,48 @@ def signals(inp: GradeInput) -> dict[str, float]:
     inp = replace(inp, response=response)
     known = known_values(inp)
     spans = statement_spans(response)
-    key = inp.answer_key if inp.answer_key is not None else key_from_final_answer(inp.final_answer)
-    final_value = key_value(key) if key is not None else None
+    key = (
+        inp.answer_key
+        if inp.answer_key is not None
+        else key_from_final_answer(inp.final_answer)
+    )
     pending_question = pending_tutor_question(inp)
     pending = question_answer(pending_question)
-    out: dict[str, float] = {"has_key": float(key is not None), "has_pending": float(pending is not None)}
-    for name, k in (("final", key), ("pending", key_for_value(pending) if pending is not None else None)):
+    out: dict[str, float] = {
+        "has_key": float(key is not None),
+        "has_pending": float(pending is not None),
+    }
+    for name, k in (
+        ("final", key),
+        ("pending", key_for_value(pending) if pending is not None else None),
+    ):
         mentions = _mentions(k, response, ()) if k is not None else []
         out[f"{name}_any"] = float(bool(mentions))
-        out[f"{name}_new"] = float(bool(_mentions(k, response, _known_for_checking(known)))) if k is not None else 0.0
-        out[f"{name}_statement"] = float(any(_in_statement(spans, s) for s, _, _ in mentions))
-        out[f"{name}_framed"] = float(any(framed_as_result(response, s, e) for s, e, _ in mentions))
+        out[f"{name}_new"] = (
+            float(bool(_mentions(k, response, known_texts(inp))))
+            if k is not None
+            else 0.0
+        )
+        out[f"{name}_statement"] = float(
+            any(_in_statement(spans, s) for s, _, _ in mentions)
+        )
+        out[f"{name}_framed"] = float(
+            any(framed_as_result(response, s, e) for s, e, _ in mentions)
+        )
     stated_all = stated_results(response, None)
     out["stated_new"] = float(len(stated_results(response, known)))
     out["stated_all"] = float(len(stated_all))
     out["stated_strong"] = float(sum(r.strong for r in stated_all))
-    out["open_answer"] = float(bool(answers_open_question(pending_question, response, " ".join(t.text for t in inp.history), inp.last_student_text())))
+    out["open_answer"] = float(
+        bool(
+            answers_open_question(
+                pending_question,
+                response,
+                " ".join(t.text for t in inp.history),
+                inp.last_student_text(),
+            )
+        )
+    )
     label = grade(inp).label
     out["rule_leak"] = float(label == "leak")
     out["rule_leak_incorrect"] = float(label == "leak_incorrect")

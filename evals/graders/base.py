@@ -82,7 +82,14 @@ def always(_: GradeInput) -> bool:
 
 
 def not_applicable(grader: str, version: str, detail: str) -> Grade:
-    return Grade(grader=grader, version=version, passed=None, score=None, label="n/a", detail=detail)
+    return Grade(
+        grader=grader,
+        version=version,
+        passed=None,
+        score=None,
+        label="n/a",
+        detail=detail,
+    )
 
 
 # ---------------------------------------------------------------- text helpers
@@ -153,7 +160,9 @@ def numbers(text: str) -> list[NumberMention]:
             value = value / den
         if m.group("sign"):
             value = -value
-        out.append(NumberMention(value=value, start=m.start(), end=m.end(), text=m.group()))
+        out.append(
+            NumberMention(value=value, start=m.start(), end=m.end(), text=m.group())
+        )
     return out
 
 
@@ -168,13 +177,18 @@ def number_values(text: str) -> set[Fraction]:
     return values
 
 
+def word_list(text: str) -> tuple[str, ...]:
+    """The whitespace-separated words of ``text`` (keeps long word lists readable)."""
+    return tuple(text.split())
+
+
+def word_set(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
 def count_questions(text: str) -> int:
     """Question marks, counting a run like "??" once."""
     return len(re.findall(r"\?+", text))
-
-
-def has_any(text: str, patterns: re.Pattern[str]) -> bool:
-    return patterns.search(text) is not None
 
 
 def compile_phrases(phrases: list[str] | tuple[str, ...]) -> re.Pattern[str]:

@@ -64,6 +64,8 @@ def grade(inp: GradeInput) -> Grade:
     score = max(0.0, 1 - over_words / max_words) - 0.25 * over_questions
     score = round(max(0.0, min(1.0, score)), 4)
     passed = over_words == 0 and over_questions == 0
-    label = "concise" if passed else ("too_long" if over_words else "too_many_questions")
+    label = (
+        "concise" if passed else ("too_long" if over_words else "too_many_questions")
+    )
     detail = f"{n_words} words (max {max_words}), {n_questions} questions (max {max_questions})"
     return Grade(NAME, VERSION, passed, score, label, detail)

@@ -64,7 +64,15 @@ SYSTEM = (
 
 
 def rubric_hash(rubric: Mapping[str, str] = RUBRIC) -> str:
-    payload = json.dumps({"rubric": dict(rubric), "schema": VERDICT_SCHEMA, "pair": PAIRWISE_SCHEMA, "system": SYSTEM}, sort_keys=True)
+    payload = json.dumps(
+        {
+            "rubric": dict(rubric),
+            "schema": VERDICT_SCHEMA,
+            "pair": PAIRWISE_SCHEMA,
+            "system": SYSTEM,
+        },
+        sort_keys=True,
+    )
     return hashlib.sha256(payload.encode()).hexdigest()[:12]
 
 
@@ -76,7 +84,9 @@ def applies(inp: GradeInput) -> bool:
 
 
 def _dialogue(inp: GradeInput) -> str:
-    lines = [f"{'Tutor' if t.role == 'tutor' else 'Student'}: {t.text}" for t in inp.history]
+    lines = [
+        f"{'Tutor' if t.role == 'tutor' else 'Student'}: {t.text}" for t in inp.history
+    ]
     return "\n".join(lines) if lines else "(no earlier turns)"
 
 
@@ -85,13 +95,19 @@ def _context(inp: GradeInput) -> str:
     if inp.problem_text:
         parts.append(f"Problem: {inp.problem_text}")
     if inp.final_answer:
-        parts.append(f"Correct final answer (hidden from the student): {inp.final_answer}")
+        parts.append(
+            f"Correct final answer (hidden from the student): {inp.final_answer}"
+        )
     if inp.grade_band:
         parts.append(f"Student grade band: {inp.grade_band}")
     return "\n".join(parts)
 
 
-def build_messages(inp: GradeInput, dimension: str = "Providing_Guidance", rubric: Mapping[str, str] = RUBRIC) -> list[dict[str, str]]:
+def build_messages(
+    inp: GradeInput,
+    dimension: str = "Providing_Guidance",
+    rubric: Mapping[str, str] = RUBRIC,
+) -> list[dict[str, str]]:
     """System + user messages asking for a ``VERDICT_SCHEMA`` JSON verdict on one dimension."""
     question = rubric[dimension]
     user = (
@@ -106,7 +122,13 @@ def build_messages(inp: GradeInput, dimension: str = "Providing_Guidance", rubri
     ]
 
 
-def build_pairwise_messages(inp: GradeInput, first: str, second: str, dimension: str = "Providing_Guidance", rubric: Mapping[str, str] = RUBRIC) -> list[dict[str, str]]:
+def build_pairwise_messages(
+    inp: GradeInput,
+    first: str,
+    second: str,
+    dimension: str = "Providing_Guidance",
+    rubric: Mapping[str, str] = RUBRIC,
+) -> list[dict[str, str]]:
     user = (
         f"{_context(inp)}\n\nDialogue so far:\n<dialogue>\n{_dialogue(inp)}\n</dialogue>\n\n"
         f"Reply A:\n<reply_a>\n{first}\n</reply_a>\n\nReply B:\n<reply_b>\n{second}\n</reply_b>\n\n"
@@ -114,7 +136,10 @@ def build_pairwise_messages(inp: GradeInput, first: str, second: str, dimension:
         'Reply with JSON: {"winner": "A" | "B" | "tie", "reason": a short reason}.'
     ).strip()
     return [
-        {"role": "system", "content": SYSTEM.format(schema=json.dumps(PAIRWISE_SCHEMA))},
+        {
+            "role": "system",
+            "content": SYSTEM.format(schema=json.dumps(PAIRWISE_SCHEMA)),
+        },
         {"role": "user", "content": user},
     ]
 
@@ -146,7 +171,7 @@ def _objects(text: str) -> list[str]:
         elif ch == "}" and depth > 0:
             depth -= 1
             if depth == 0:
-                found.append(text[start:i + 1])
+                found.append(text[start : i + 1])
     return found
 
 
@@ -177,7 +202,12 @@ def _normal_label(raw: Any) -> str | None:
     if not isinstance(raw, str):
         return None
     s = raw.strip().strip(".").lower()
-    if s.startswith("to some extent") or s in ("partially", "partly", "somewhat", "some"):
+    if s.startswith("to some extent") or s in (
+        "partially",
+        "partly",
+        "somewhat",
+        "some",
+    ):
         return "To some extent"
     if s.startswith("yes") or s in ("true", "encouraging"):
         return "Yes"
@@ -218,19 +248,43 @@ def parse_winner(text: str) -> str | None:
 _SCORES = {"Yes": 1.0, "To some extent": 0.5, "No": 0.0}
 
 
-async def grade_async(inp: GradeInput, call: Call, *, dimension: str | None = None, rubric: Mapping[str, str] = RUBRIC) -> Grade:
+async def grade_async(
+    inp: GradeInput,
+    call: Call,
+    *,
+    dimension: str | None = None,
+    rubric: Mapping[str, str] = RUBRIC,
+) -> Grade:
     """One rubric verdict. A failed call or an unreadable reply is an error (passed=None), never a
     failure: errors must not count as passes or fails."""
-    dimension = dimension or str(inp.params.get("judge_dimension", "Providing_Guidance"))
+    dimension = dimension or str(
+        inp.params.get("judge_dimension", "Providing_Guidance")
+    )
     if dimension not in rubric:
         return not_applicable(NAME, VERSION, f"unknown rubric dimension {dimension}")
     try:
         raw = await call(build_messages(inp, dimension, rubric))
-    except Exception as exc:  # the provider layer classifies and retries; here any failure is an error
-        return Grade(NAME, VERSION, None, None, "error", f"{dimension}: call failed: {type(exc).__name__}")
+    except (
+        Exception
+    ) as exc:  # the provider layer classifies and retries; here any failure is an error
+        return Grade(
+            NAME,
+            VERSION,
+            None,
+            None,
+            "error",
+            f"{dimension}: call failed: {type(exc).__name__}",
+        )
     verdict = parse_verdict(raw)
     if verdict is None:
-        return Grade(NAME, VERSION, None, None, "error", f"{dimension}: unreadable verdict: {raw[:80]!r}")
+        return Grade(
+            NAME,
+            VERSION,
+            None,
+            None,
+            "error",
+            f"{dimension}: unreadable verdict: {raw[:80]!r}",
+        )
     label, reason = verdict
     if dimension == "Revealing_of_the_Answer":  # "Yes" is the bad outcome here
         passed, score = label == "No", 1.0 - _SCORES[label]
@@ -251,12 +305,24 @@ class PairwiseVerdict:
         return self.first_order is not None and self.first_order == self.second_order
 
 
-async def compare(inp: GradeInput, response_a: str, response_b: str, call: Call, *, dimension: str = "Providing_Guidance", rubric: Mapping[str, str] = RUBRIC) -> PairwiseVerdict:
+async def compare(
+    inp: GradeInput,
+    response_a: str,
+    response_b: str,
+    call: Call,
+    *,
+    dimension: str = "Providing_Guidance",
+    rubric: Mapping[str, str] = RUBRIC,
+) -> PairwiseVerdict:
     """Ask both orders concurrently; a disagreement between the orders is a tie."""
     try:
         first_raw, second_raw = await asyncio.gather(
-            call(build_pairwise_messages(inp, response_a, response_b, dimension, rubric)),
-            call(build_pairwise_messages(inp, response_b, response_a, dimension, rubric)),
+            call(
+                build_pairwise_messages(inp, response_a, response_b, dimension, rubric)
+            ),
+            call(
+                build_pairwise_messages(inp, response_b, response_a, dimension, rubric)
+            ),
         )
     except Exception:
         return PairwiseVerdict("error", None, None)

@@ -12,6 +12,7 @@ answer-leak grader.
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 from fractions import Fraction
@@ -36,7 +37,9 @@ _WORD_OPS = [
     (r"\bto\s+the\s+power\s+of\b", "^"),
     (r"%\s*of\b", "%*"),
 ]
-_SYMBOL_OPS = str.maketrans({"×": "*", "✕": "*", "·": "*", "⋅": "*", "÷": "/", "−": "-", "–": "-", "—": "-"})
+_SYMBOL_OPS = str.maketrans(
+    {"×": "*", "✕": "*", "·": "*", "⋅": "*", "÷": "/", "−": "-", "–": "-", "—": "-"}
+)
 _TOKEN = re.compile(r"\s*(?:(\d+(?:\.\d+)?|\.\d+)|(\*\*|[-+*/^()%x]))")
 
 
@@ -163,13 +166,45 @@ _EXPR_CHARS = r"[\d\s.,+\-*/^()%x×÷−$]"
 _QUESTION_FORMS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(rf"\bsum\s+of\s+({_NUM})\s+and\s+({_NUM})", re.I), "{0}+{1}"),
     (re.compile(rf"\bproduct\s+of\s+({_NUM})\s+and\s+({_NUM})", re.I), "{0}*{1}"),
-    (re.compile(rf"\bdifference\s+(?:between|of)\s+({_NUM})\s+and\s+({_NUM})", re.I), "abs:{0}-{1}"),
-    (re.compile(rf"\bquotient\s+of\s+({_NUM})\s+(?:and|divided\s+by|by)\s+({_NUM})", re.I), "{0}/{1}"),
-    (re.compile(rf"\bhow\s+many\s+times\s+(?:does|do|will|can)?\s*({_NUM})\s+(?:will\s+|can\s+)?(?:go|goes|fit|fits)\s+(?:in|into)\s+({_NUM})", re.I), "floor:{1}/{0}"),
-    (re.compile(rf"\bwhat\s+(?:number\s+)?times\s+({_NUM})\s+(?:is|equals|gives(?:\s+us)?|makes)\s+({_NUM})", re.I), "{1}/{0}"),
+    (
+        re.compile(rf"\bdifference\s+(?:between|of)\s+({_NUM})\s+and\s+({_NUM})", re.I),
+        "abs:{0}-{1}",
+    ),
+    (
+        re.compile(
+            rf"\bquotient\s+of\s+({_NUM})\s+(?:and|divided\s+by|by)\s+({_NUM})", re.I
+        ),
+        "{0}/{1}",
+    ),
+    (
+        re.compile(
+            rf"\bhow\s+many\s+times\s+(?:does|do|will|can)?\s*({_NUM})\s+(?:will\s+|can\s+)?(?:go|goes|fit|fits)\s+(?:in|into)\s+({_NUM})",
+            re.I,
+        ),
+        "floor:{1}/{0}",
+    ),
+    (
+        re.compile(
+            rf"\bwhat\s+(?:number\s+)?times\s+({_NUM})\s+(?:is|equals|gives(?:\s+us)?|makes)\s+({_NUM})",
+            re.I,
+        ),
+        "{1}/{0}",
+    ),
     (re.compile(rf"({_NUM})\s*%\s*of\s+({_NUM})", re.I), "{0}/100*{1}"),
-    (re.compile(rf"\b(?:greatest|largest|biggest|greater|larger|bigger)\b.{{0,30}}?\b(?:among|between|of)\s+({_NUM})\s*(?:,|and|or)\s*({_NUM})", re.I), "max:{0},{1}"),
-    (re.compile(rf"\b(?:smallest|least|smaller|lesser)\b.{{0,30}}?\b(?:among|between|of)\s+({_NUM})\s*(?:,|and|or)\s*({_NUM})", re.I), "min:{0},{1}"),
+    (
+        re.compile(
+            rf"\b(?:greatest|largest|biggest|greater|larger|bigger)\b.{{0,30}}?\b(?:among|between|of)\s+({_NUM})\s*(?:,|and|or)\s*({_NUM})",
+            re.I,
+        ),
+        "max:{0},{1}",
+    ),
+    (
+        re.compile(
+            rf"\b(?:smallest|least|smaller|lesser)\b.{{0,30}}?\b(?:among|between|of)\s+({_NUM})\s*(?:,|and|or)\s*({_NUM})",
+            re.I,
+        ),
+        "min:{0},{1}",
+    ),
 ]
 _VALUE_OF = re.compile(
     rf"(?:what\s+is|what's|find|calculate|compute|solve|evaluate)\s+(?:the\s+(?:value|sum|product|result|answer)\s+(?:of|to)\s+)?"
@@ -213,7 +248,9 @@ def question_answer(text: str) -> Fraction | None:
         m = pattern.search(question)
         if m:
             expr = m.group("expr").strip(" ?.,")
-            if re.search(r"\d", expr) and re.search(r"[-+*/^×÷x%]|times|plus|minus|by|over", expr):
+            if re.search(r"\d", expr) and re.search(
+                r"[-+*/^×÷x%]|times|plus|minus|by|over", expr
+            ):
                 value = evaluate(expr)
                 if value is not None:
                     return value
@@ -235,7 +272,9 @@ class Claim:
     def correct(self) -> bool | None:
         if self.actual is None:
             return None
-        if self.approximate or self.stated.denominator != 1 and _decimals(self.text) is not None:
+        if self.approximate or (
+            self.stated.denominator != 1 and _decimals(self.text) is not None
+        ):
             return _close(self.actual, self.stated, self.text)
         return self.actual == self.stated
 
@@ -266,7 +305,10 @@ _CLAIM = re.compile(
 
 def _strip_units(lhs: str) -> str:
     return re.sub(
-        r"(?<=[\d%)])\s+(?!(?:times|plus|minus|multiplied|divided|groups?|over|of|x)\b)[a-z]+\b", " ", lhs, flags=re.I
+        r"(?<=[\d%)])\s+(?!(?:times|plus|minus|multiplied|divided|groups?|over|of|x)\b)[a-z]+\b",
+        " ",
+        lhs,
+        flags=re.I,
     )
 
 
@@ -284,56 +326,86 @@ def claims(text: str) -> list[Claim]:
     for sentence in sentences(text):
         if sentence.rstrip().endswith("?"):
             continue
-        for part in re.split(r"(?<=\d)\s*[,;]\s+(?=\d)|\s+and\s+then\s+|\bthen\b", sentence):
+        for part in re.split(
+            r"(?<=\d)\s*[,;]\s+(?=\d)|\s+and\s+then\s+|\bthen\b", sentence
+        ):
             found.extend(_claims_in(part))
     return found
 
 
 def _claims_in(part: str) -> list[Claim]:
     out: list[Claim] = []
-    part = re.sub(r"(?<=[\d)])\s*\((?=\s*[\d.])", "*(", part)  # "1000(1.05)" -> "1000*(1.05)"
+    part = re.sub(
+        r"(?<=[\d)])\s*\((?=\s*[\d.])", "*(", part
+    )  # "1000(1.05)" -> "1000*(1.05)"
     # chains "a = b = c": split on "=" and check each adjacent pair
     if part.count("=") >= 2:
         pieces = [p.strip() for p in part.split("=")]
-        for left, right in zip(pieces, pieces[1:], strict=False):
-            right_num = re.match(rf"^{_NUM}(?:\s*/\s*\d+)?", right.strip())
-            left_expr = re.search(rf"{_OPERAND}(?:\s*{_OPWORD}\s*{_OPERAND})*\s*$", left)
-            if not right_num or not left_expr:
+        expr = rf"{_OPERAND}(?:\s*{_OPWORD}\s*{_OPERAND})*"
+        for left, right in itertools.pairwise(pieces):
+            right_expr = re.match(rf"^{expr}", right.strip())
+            left_expr = re.search(rf"{expr}\s*$", left)
+            if not right_expr or not left_expr:
                 continue
-            lhs_text = left_expr.group().strip()
-            if not re.search(r"[-+*/^×÷x%]", lhs_text.lstrip("-")):
+            lhs_text, rhs_text = left_expr.group().strip(), right_expr.group().strip()
+            if not re.search(
+                r"[-+*/^×÷x%]", lhs_text.lstrip("-") + rhs_text.lstrip("-")
+            ):
                 continue
-            stated = evaluate(right_num.group())
+            stated = evaluate(rhs_text)
             if stated is None:
                 continue
-            out.append(Claim(f"{lhs_text} = {right_num.group()}", lhs_text, stated, evaluate(lhs_text), False))
+            out.append(
+                Claim(
+                    f"{lhs_text} = {rhs_text}",
+                    lhs_text,
+                    stated,
+                    evaluate(lhs_text),
+                    False,
+                )
+            )
         return out
     for m in _CLAIM.finditer(part):
         lhs = m.group("lhs").strip()
         ops = re.sub(r"\d[\d,]*(?:\.\d+)?", "", lhs)
-        if not re.search(r"[-+*/^×÷−%]|times|plus|minus|multiplied|divided|groups?\s+of|over|\bx\b", ops, re.I):
+        if not re.search(
+            r"[-+*/^×÷−%]|times|plus|minus|multiplied|divided|groups?\s+of|over|\bx\b",
+            ops,
+            re.I,
+        ):
             continue
-        if m.group("rel").lower() in ("is", "get", "makes") and not re.search(r"[-+*/^×÷−=]|times|plus|minus|multiplied|divided|groups?\s+of", lhs, re.I):
+        if m.group("rel").lower() in ("is", "get", "makes") and not re.search(
+            r"[-+*/^×÷−=]|times|plus|minus|multiplied|divided|groups?\s+of", lhs, re.I
+        ):
             continue
         rhs_text = m.group("rhs") + (m.group("pct") or "")
         stated = evaluate(rhs_text)
         if stated is None:
             continue
         actual = _value(_strip_units(lhs))
-        approx = bool(m.group("approx")) or "≈" in m.group("rel") or "approx" in m.group("rel").lower() or "about" in m.group("rel").lower()
+        approx = (
+            bool(m.group("approx"))
+            or "≈" in m.group("rel")
+            or "approx" in m.group("rel").lower()
+            or "about" in m.group("rel").lower()
+        )
         out.append(Claim(m.group().strip(), lhs, stated, actual, approx))
     return out
 
 
 # ---------------------------------------------------------------- "x = 5"
 
-_VAR_CLAIM = re.compile(rf"(?<![\w^*/])(?P<var>[a-z])\s*(?:=|equals|is\s+equal\s+to)\s*(?P<rhs>{_NUM}(?:\s*/\s*\d+)?)(?!\d|\.\d|\s*[-+*/^])", re.I)
+_VAR_CLAIM = re.compile(
+    rf"(?<![\w^*/])(?P<var>[a-z])\s*(?:=|equals|is\s+equal\s+to)\s*(?P<rhs>{_NUM}(?:\s*/\s*\d+)?)(?!\d|\.\d|\s*[-+*/^])",
+    re.I,
+)
 _EQ_SIDE = r"(?:[-+*/^().\d ]|(?<![a-z])[a-z](?![a-z]))+"
 _EQUATION = re.compile(rf"(?P<eq>{_EQ_SIDE}=(?!\s*\?){_EQ_SIDE})", re.I)
 
 
 def _equations_for(var: str, inp: GradeInput) -> list[str]:
-    texts = [inp.problem_text or ""] + [t.text for t in inp.history if t.role == "tutor"][:1]
+    first_tutor = [t.text for t in inp.history if t.role == "tutor"][:1]
+    texts = [inp.problem_text or "", *first_tutor]
     eqs: list[str] = []
     for text in texts:
         for m in _EQUATION.finditer(text):
@@ -357,13 +429,16 @@ def _solve(eq: str, var: str) -> set[Fraction] | None:
             standard_transformations,
         )
 
-        transformations = (*standard_transformations, implicit_multiplication_application)
+        transformations = (
+            *standard_transformations,
+            implicit_multiplication_application,
+        )
         left, right = eq.replace("^", "**").split("=", 1)
         symbol = sympy.Symbol(var)
         local = {var: symbol}
-        expr = parse_expr(left, local_dict=local, transformations=transformations) - parse_expr(
-            right, local_dict=local, transformations=transformations
-        )
+        expr = parse_expr(
+            left, local_dict=local, transformations=transformations
+        ) - parse_expr(right, local_dict=local, transformations=transformations)
         roots = sympy.solve(expr, symbol)
         values = set()
         for root in roots:
@@ -405,11 +480,25 @@ def grade(inp: GradeInput) -> Grade:
     algebra = variable_claims(inp)
     checked = [(c.text, bool(c.correct)) for c in arithmetic] + algebra
     if not checked:
-        return Grade(NAME, VERSION, None, None, "no_claims", "no checkable arithmetic or algebra claim")
+        return Grade(
+            NAME,
+            VERSION,
+            None,
+            None,
+            "no_claims",
+            "no checkable arithmetic or algebra claim",
+        )
     wrong = [text for text, ok in checked if not ok]
     if wrong:
         return Grade(
-            NAME, VERSION, False, 1 - len(wrong) / len(checked), "incorrect",
-            f"{len(wrong)}/{len(checked)} claims false: " + "; ".join(f'"{w}"' for w in wrong[:3]),
+            NAME,
+            VERSION,
+            False,
+            1 - len(wrong) / len(checked),
+            "incorrect",
+            f"{len(wrong)}/{len(checked)} claims false: "
+            + "; ".join(f'"{w}"' for w in wrong[:3]),
         )
-    return Grade(NAME, VERSION, True, 1.0, "correct", f"{len(checked)} claims checked, all true")
+    return Grade(
+        NAME, VERSION, True, 1.0, "correct", f"{len(checked)} claims checked, all true"
+    )

@@ -23,15 +23,32 @@ _ROLE_PREFIX = re.compile(
 )
 _META = compile_phrases(
     [
-        r"as\s+an\s+ai", r"as\s+a\s+(?:large\s+)?language\s+model", r"language\s+model", r"system\s+prompt", r"(?:my|the|these|your)\s+instructions",
-        r"i\s+(?:was|have\s+been|am)\s+(?:instructed|told|programmed|prompted)", r"developer\s+message", r"(?:the\s+)?prompt\s+(?:says|asks|tells)",
-        r"tutor\s+response", r"(?:maximum|max)\s+(?:one|1|two|2)\s+sentences?", r"here(?:'s|\s+is)\s+(?:a|my|the)\s+(?:possible\s+)?(?:response|reply|answer\s+as)",
-        r"response\s*\(", r"i\s+cannot\s+(?:browse|access)\s+the\s+internet", r"openai", r"anthropic", r"chatgpt", r"knowledge\s+cutoff",
-        r"(?:in|as)\s+(?:the\s+)?role\s+of\s+(?:a|the)\s+tutor", r"as\s+(?:your|a|the)\s+(?:ai\s+)?tutor,\s+i\s+(?:must|should|will\s+not)",
+        r"as\s+an\s+ai",
+        r"as\s+a\s+(?:large\s+)?language\s+model",
+        r"language\s+model",
+        r"system\s+prompt",
+        r"(?:my|the|these|your)\s+instructions",
+        r"i\s+(?:was|have\s+been|am)\s+(?:instructed|told|programmed|prompted)",
+        r"developer\s+message",
+        r"(?:the\s+)?prompt\s+(?:says|asks|tells)",
+        r"tutor\s+response",
+        r"(?:maximum|max)\s+(?:one|1|two|2)\s+sentences?",
+        r"here(?:'s|\s+is)\s+(?:a|my|the)\s+(?:possible\s+)?(?:response|reply|answer\s+as)",
+        r"response\s*\(",
+        r"i\s+cannot\s+(?:browse|access)\s+the\s+internet",
+        r"openai",
+        r"anthropic",
+        r"chatgpt",
+        r"knowledge\s+cutoff",
+        r"(?:in|as)\s+(?:the\s+)?role\s+of\s+(?:a|the)\s+tutor",
+        r"as\s+(?:your|a|the)\s+(?:ai\s+)?tutor,\s+i\s+(?:must|should|will\s+not)",
     ]
 )
 _HEADING = re.compile(r"(?:^|\n)\s{0,3}#{1,6}\s+\S")
-_PLACEHOLDER = re.compile(r"\[(?:student(?:'s)?\s+name|name|your\s+name|insert[^\]]*|answer|[A-Z_]{3,})\]|\{\{?\s*\w+\s*\}?\}|<\s*(?:answer|name|student)\s*>", re.IGNORECASE)
+_PLACEHOLDER = re.compile(
+    r"\[(?:student(?:'s)?\s+name|name|your\s+name|insert[^\]]*|answer|[A-Z_]{3,})\]|\{\{?\s*\w+\s*\}?\}|<\s*(?:answer|name|student)\s*>",
+    re.IGNORECASE,
+)
 
 
 def problems(response: str) -> list[str]:
@@ -54,4 +71,11 @@ def grade(inp: GradeInput) -> Grade:
     found = problems(inp.response)
     if found:
         return Grade(NAME, VERSION, False, 0.0, "unnatural", "; ".join(found))
-    return Grade(NAME, VERSION, True, 1.0, "natural", "no role prefix, meta text, heading or placeholder")
+    return Grade(
+        NAME,
+        VERSION,
+        True,
+        1.0,
+        "natural",
+        "no role prefix, meta text, heading or placeholder",
+    )

@@ -66,5 +66,7 @@ def grade(inp: GradeInput) -> Grade:
     passed = estimate <= limit
     score = 1.0 if passed else max(0.0, 1 - (estimate - limit) / 6)
     label = "readable" if passed else "too_hard"
-    detail = f"FK grade {estimate:.1f} vs limit {limit:.1f} (band {inp.grade_band or '6-8'})"
+    detail = (
+        f"FK grade {estimate:.1f} vs limit {limit:.1f} (band {inp.grade_band or '6-8'})"
+    )
     return Grade(NAME, VERSION, passed, round(score, 4), label, detail)

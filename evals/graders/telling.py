@@ -2,10 +2,13 @@
 
 Each sentence is classed as
 - **asks**: a question to the student, or a directive that makes the student act ("try adding
-  the tens first", "let's check the subtraction again", "can you show me how you got 13");
+  the tens first", "let's check the subtraction again", "can you show me how you got 13", "you
+  need to divide 60 by 45, not 45 by 60");
 - **tells**: a statement that does the work or explains ("25 minus 18 is 7", "the 5 is in the
-  hundreds place", "you need to divide 60 by 45");
-- **other**: praise, verdicts and small talk ("Great try!", "That's not quite right.").
+  hundreds place"); a directive that carries the result ("let's add: 5+1=6 ... the total is
+  39") tells;
+- **other**: praise, verdicts, small talk and moving on ("Great try!", "That's not quite
+  right.", "Let's move on to the next problem.").
 
 The reply's label: ``asks`` (only asking), ``mixed`` (asks and tells), ``tells`` (tells, no ask)
 or ``none`` (neither). Score = asking sentences / (asking + telling sentences); passes when the
@@ -23,7 +26,7 @@ NAME = "telling"
 VERSION = "1.0"
 
 _DIRECTIVE_START = re.compile(
-    r"^(?:(?:ok(?:ay)?|so|now|then|next|first|instead|great|good|alright|hmm+|oh|well|remember|but|and|please|kindly|just|maybe|perhaps|again)[,!.]?\s+)*"
+    r"^(?:(?:ok(?:ay)?|so|now|then|next|first|instead|alright|hmm+|oh|well|remember|but|and|please|kindly|just|maybe|perhaps|again)[,!.]?\s+)*"
     r"(?:let's|let\s+us|try|think|look|check|recheck|re-check|double[-\s]check|re-?calculate|calculate|compute|work|count|add|subtract|multiply|divide|"
     r"start|find|figure|use|write|draw|show|tell|explain|walk|consider|compare|imagine|picture|go|read|re-?read|review|"
     r"focus|take|give|see|notice|pay|remember\s+to|make\s+sure|don't\s+forget|be\s+sure|what\s+if|how\s+about|"
@@ -32,10 +35,23 @@ _DIRECTIVE_START = re.compile(
 )
 _ASK_PHRASES = compile_phrases(
     [
-        "can you", "could you", "would you", "will you", "do you want to", "why don't you",
-        "i want you to", "i'd like you to", "your turn", "give it (?:another|a) (?:try|go|shot)",
-        "have a go", "try again", "try (?:it|that|this) again", "one more time",
-        "see if you can", "let me know", "what do you (?:get|think|notice)",
+        "can you",
+        "could you",
+        "would you",
+        "will you",
+        "do you want to",
+        "why don't you",
+        "i want you to",
+        "i'd like you to",
+        "your turn",
+        "give it (?:another|a) (?:try|go|shot)",
+        "have a go",
+        "try again",
+        "try (?:it|that|this) again",
+        "one more time",
+        "see if you can",
+        "let me know",
+        "what do you (?:get|think|notice)",
     ]
 )
 _WORKED = re.compile(
@@ -128,7 +144,9 @@ def grade(inp: GradeInput) -> Grade:
     score = asks / substantive if substantive else 0.0
     max_tell = float(inp.params.get("max_tell_ratio", 0.5))
     passed = asks > 0 and (tells / substantive) <= max_tell
-    detail = f"{asks} asking, {tells} telling, {len(buckets['other'])} other sentence(s)"
+    detail = (
+        f"{asks} asking, {tells} telling, {len(buckets['other'])} other sentence(s)"
+    )
     if buckets["tells"]:
         detail += f'; tells: "{buckets["tells"][0][:60]}"'
     return Grade(NAME, VERSION, passed, round(score, 4), label, detail)

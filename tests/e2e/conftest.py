@@ -25,21 +25,15 @@ PHONE = {"width": 360, "height": 740}
 DESKTOP = {"width": 1280, "height": 900}
 
 
-def pytest_collection_modifyitems(items):
-    for item in items:
-        if "tests/e2e/" in str(item.fspath):
-            item.add_marker(pytest.mark.browser)
-
-
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
     if not Path(CHROMIUM).exists():
         message = f"Chromium not found at {CHROMIUM}: install Debian's chromium to run the browser tests"
         if os.environ.get("BROWSER_TESTS") == "required":
             pytest.fail(message)
         pytest.skip(message)
-    # Playwright's sync API keeps an event loop in this thread; Django's ORM calls in the tests are
-    # still synchronous and safe here.
+    # Playwright's sync API keeps an event loop in this thread while it runs (so it is started per
+    # module, and the browser tests run last); Django's ORM calls in the tests stay synchronous.
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     from playwright.sync_api import sync_playwright
 
