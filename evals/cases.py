@@ -119,7 +119,7 @@ class StudentMessage:
 class GraderSpec:
     name: str
     params: Mapping[str, Any] = field(default_factory=dict)
-    weight: float | None = None  # None: the default weight of evals.scoring
+    weight: float | None = None  # None: the default weight (evals.runner.DEFAULT_WEIGHTS)
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"name": self.name}
@@ -318,14 +318,17 @@ def _parse_answer_spec(c: _Checker, raw: Any, path: str) -> dict[str, Any] | Non
     if not isinstance(raw, dict):
         c.error(path, f"must be an answer spec object {{kind, value, ...}}, got {_type(raw)}")
         return None
-    from curriculum.checking import InvalidAnswerKey, validate_answer_key
+    from curriculum.checking import InvalidAnswerKey, check_answer, validate_answer_key
     from curriculum.keys import answer_key_from_data
 
     if "kind" not in raw or "value" not in raw:
         c.error(path, "needs kind and value")
         return None
     try:
-        problems = validate_answer_key(answer_key_from_data(raw, ()))
+        key = answer_key_from_data(raw, ())
+        problems = validate_answer_key(key)
+        if not problems and not check_answer(key, str(raw["value"])).correct:
+            problems = [f"the checker does not accept its own value {raw['value']!r} for kind {raw['kind']!r}"]
     except (InvalidAnswerKey, ValueError, TypeError) as error:
         problems = [str(error)]
     for problem in problems:

@@ -3,7 +3,13 @@ plus a second teacher whose class the first must never see."""
 
 import pytest
 
-from tests.factories import PASSWORD, ClassroomFactory, EnrollmentFactory, OrganisationFactory, UserFactory
+from tests.factories import (
+    PASSWORD,
+    ClassroomFactory,
+    EnrollmentFactory,
+    OrganisationFactory,
+    UserFactory,
+)
 from tutor.models import User
 
 pytest_plugins = ["tests.fakes.fixtures"]

@@ -16,7 +16,6 @@ import pytest
 
 from tests.fakes.openai_server import MODERATION_CATEGORIES, FakeOpenAI, FakeReply
 
-
 CHAT = {
     "model": "gpt-4o-mini",
     "messages": [{"role": "user", "content": "What is 2 + 2?"}],

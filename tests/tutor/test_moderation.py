@@ -19,7 +19,6 @@ from tutor.providers import (
     moderate,
 )
 
-
 T = TypeVar("T")
 
 

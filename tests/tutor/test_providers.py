@@ -35,7 +35,6 @@ from tutor.providers import (
 from tutor.providers.openai_backend import OpenAIBackend
 from tutor.providers.retry import RetryPolicy, parse_retry_after
 
-
 T = TypeVar("T")
 REQUEST = TutorRequest(
     messages=(

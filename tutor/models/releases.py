@@ -61,19 +61,19 @@ class Release(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    def config(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in self.CONFIG_FIELDS}
-
-    @staticmethod
-    def hash_config(config: dict[str, Any]) -> str:
-        return hashlib.sha256(json.dumps(config, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
-
     def save(self, *args: Any, **kwargs: Any) -> None:
         new_hash = self.hash_config(self.config())
         if self.pk and self.config_hash and new_hash != self.config_hash:
             raise Conflict("A release's configuration is immutable: register a new release instead.")
         self.config_hash = new_hash
         super().save(*args, **kwargs)
+
+    def config(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.CONFIG_FIELDS}
+
+    @staticmethod
+    def hash_config(config: dict[str, Any]) -> str:
+        return hashlib.sha256(json.dumps(config, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
 class RolloutQuerySet(models.QuerySet["Rollout"]):
