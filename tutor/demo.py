@@ -55,10 +55,11 @@ def seed_people() -> tuple[Classroom, Logins]:
 def demo_steps() -> list[Callable[[Classroom, Callable[[str], None]], object]]:
     """Later steps, in order: content first, then history that refers to it."""
     from curriculum.demo import seed_curriculum
+    from evals.demo import seed_evals
     from tutor.demo_releases import seed_releases
     from tutor.mastery.demo import seed_history
 
-    return [seed_curriculum, seed_history, seed_releases]
+    return [seed_curriculum, seed_history, seed_releases, seed_evals]
 
 
 def seed_demo(log: Callable[[str], None] = print) -> Logins:

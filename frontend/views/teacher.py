@@ -6,6 +6,7 @@ then reads through ``tutor.dashboards``, which runs a fixed number of queries pe
 """
 
 import csv
+import html
 import io
 from typing import cast
 from urllib.parse import urlencode
@@ -17,9 +18,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.utils.safestring import SafeString
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import slugify
 from django.views.decorators.http import require_POST, require_safe
 
@@ -72,25 +72,19 @@ def _sort_link(params: dict, current: dict, **target) -> tuple[str, str | None]:
 
 
 def _cells_html(row: dashboards.HeatmapRow) -> SafeString:
-    """A row's cells, built here rather than in the template: 1,200 cells at 40 x 30 render in
-    milliseconds instead of a third of a second. Each says its level in a letter (and in words
-    for screen readers and the tooltip), never by colour alone."""
-    return format_html_join(
-        "",
-        '<td class="lvl lvl-{}{}" title="{}: {}"><span aria-hidden="true">{}</span>'
-        '<span class="visually-hidden">{}</span></td>',
-        (
-            (
-                c.level,
-                " overdue" if c.review_overdue else "",
-                c.skill.name,
-                c.description,
-                c.cue,
-                c.description,
-            )
-            for c in row.cells
-        ),
-    )
+    """A row's cells, built here rather than in the template (1,200 cells at 40 x 30), with the
+    standard library's escaping: format_html per cell cost a quarter of the page's time. Each cell
+    says its level in a letter (and in words for screen readers and the tooltip), never by colour
+    alone."""
+    cells = []
+    for c in row.cells:
+        description = html.escape(c.description)
+        overdue = " overdue" if c.review_overdue else ""
+        cells.append(
+            f'<td class="lvl lvl-{c.level}{overdue}" title="{html.escape(c.skill.name)}: {description}">'
+            f'<span aria-hidden="true">{c.cue}</span><span class="visually-hidden">{description}</span></td>'
+        )
+    return mark_safe("".join(cells))
 
 
 def dashboard_context(request: HttpRequest, classroom: Classroom) -> dict:

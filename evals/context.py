@@ -1,0 +1,311 @@
+"""From an eval case to what the tutor sees: the same TutorContext and the same input screening as a
+live turn (tutor.tutoring), so a release is evaluated the way the platform runs it.
+
+The live rules reused here, by calling the engine's public functions rather than copying them:
+- input moderation (``classify_offline``) and the fixed replies that never reach a model
+  (``safety_reply``): a student in distress gets the care message, whatever the release;
+- the deterministic verdict on an answer (``check_answer``) that the model is told;
+- the hint ladder position (hint requests so far, this one included), the history window
+  (``window_history``), the lesson excerpt, the values the student already has (``NUMBER``);
+- the output guard (``LeakGuard``) and output moderation are *recorded* (``guard_outcome``) but
+  do not change the graded text: the metrics judge what the release itself said.
+
+Problems given by reference are read from the curriculum at the version the run pinned (a later
+re-import does not change a running eval); inline problems are used as written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from curriculum.checking import AnswerKey, check_answer
+from curriculum.keys import answer_key_from_data
+from evals.cases import Case, InlineProblem, ProblemRef, canonical_hash
+from evals.graders import GradeInput, Turn
+from tutor.engine import context as ctx
+from tutor.engine.guard import LeakGuard
+from tutor.engine.safety import safety_reply
+from tutor.providers.moderation import classify_offline
+from tutor.tutoring import NUMBER
+
+STUDENT_NAME = "Student"  # cases carry no real names; the live tutor sends a pseudonym
+TURN_KINDS = {"chat": "chat", "answer": "answer", "hint": "hint_request"}
+
+
+class ProblemNotFound(LookupError):
+    pass
+
+
+@dataclass(frozen=True)
+class ResolvedProblem:
+    prompt: str
+    answer_spec: Mapping[str, Any] | None
+    solution: str
+    hints: tuple[dict[str, Any], ...]
+    misconceptions: tuple[dict[str, Any], ...]
+    skill_name: str = ""
+    skill_code: str = ""
+    lesson: str = ""
+    grade: int | None = None
+    prerequisites: tuple[ctx.SkillMastery, ...] = ()
+    version: int | None = None
+    content_hash: str = ""
+
+    def answer_key(self) -> AnswerKey | None:
+        if not self.answer_spec:
+            return None
+        return answer_key_from_data(self.answer_spec, self.misconceptions)
+
+    @property
+    def final_answer(self) -> str:
+        return str((self.answer_spec or {}).get("value", ""))
+
+
+def problem_key(ref: ProblemRef) -> str:
+    return f"{ref.course}/{ref.code}"
+
+
+def inline_problem(problem: InlineProblem) -> ResolvedProblem:
+    return ResolvedProblem(
+        prompt=problem.prompt,
+        answer_spec=dict(problem.answer) if problem.answer else None,
+        solution=problem.solution,
+        hints=tuple(dict(h) for h in problem.hints),
+        misconceptions=tuple(dict(m) for m in problem.misconceptions),
+        skill_name=problem.skill,
+        skill_code="",
+        lesson=problem.lesson,
+        grade=problem.grade,
+        content_hash=canonical_hash(problem.to_json()),
+    )
+
+
+def current_problem_version(ref: ProblemRef) -> int | None:
+    """The version a run should pin for this reference: the case's own, else the current one."""
+    from curriculum.models import Problem
+
+    if ref.version is not None:
+        return ref.version
+    return Problem.objects.filter(course__code=ref.course, code=ref.code).values_list("version", flat=True).first()
+
+
+def load_problem(ref: ProblemRef, version: int | None = None) -> ResolvedProblem:
+    """A referenced problem at ``version`` (default: the case's pin, else the current version)."""
+    from curriculum.models import Problem, ProblemRevision
+
+    problem = (
+        Problem.objects.select_related("skill").filter(course__code=ref.course, code=ref.code).first()
+    )
+    if problem is None:
+        raise ProblemNotFound(f"problem {ref.code!r} of course {ref.course!r} is not in the curriculum (import the course first)")
+    wanted = version or ref.version or problem.version
+    skill = problem.skill
+    prerequisites = tuple(ctx.SkillMastery(p.name, "not_started", p.bkt_prior) for p in skill.prerequisites.all())
+    lesson = ctx.lesson_excerpt(skill.lesson)
+    if wanted == problem.version:
+        return ResolvedProblem(
+            prompt=problem.prompt,
+            answer_spec=problem.answer_spec,
+            solution=problem.solution,
+            hints=tuple(problem.hints),
+            misconceptions=tuple(problem.misconceptions),
+            skill_name=skill.name,
+            skill_code=skill.code,
+            lesson=lesson,
+            grade=problem.grade,
+            prerequisites=prerequisites,
+            version=wanted,
+            content_hash=problem.content_hash or canonical_hash([problem.prompt, problem.answer_spec, problem.solution, problem.hints]),
+        )
+    revision = ProblemRevision.objects.filter(problem=problem, version=wanted).first()
+    if revision is None:
+        raise ProblemNotFound(f"problem {ref.course}/{ref.code} has no version {wanted} (current: {problem.version})")
+    content = revision.content
+    return ResolvedProblem(
+        prompt=content["prompt"],
+        answer_spec=content.get("answer"),
+        solution=content.get("solution", ""),
+        hints=tuple(content.get("hints") or ()),
+        misconceptions=tuple(content.get("misconceptions") or ()),
+        skill_name=skill.name,
+        skill_code=skill.code,
+        lesson=lesson,
+        grade=content.get("grade"),
+        prerequisites=prerequisites,
+        version=wanted,
+        content_hash=revision.content_hash,
+    )
+
+
+def resolve_problem(case: Case, pinned: Mapping[str, int | None] | None = None) -> ResolvedProblem | None:
+    """The case's problem: inline as written, a reference at the pinned version; None without one."""
+    if case.problem is None:
+        return None
+    if isinstance(case.problem, InlineProblem):
+        return inline_problem(case.problem)
+    version = (pinned or {}).get(problem_key(case.problem))
+    return load_problem(case.problem, version)
+
+
+# ---------------------------------------------------------------------------- screening
+
+
+def screen_input(text: str, kind: str) -> tuple[tuple[str, ...], str | None]:
+    """The live tutor's input rule: (flagged categories, fixed reply or None).
+
+    Hint requests are not moderated; anything flagged gets the engine's fixed safety reply and is
+    never sent to a model (tutor.tutoring._plan).
+    """
+    if kind == "hint" or not text:
+        return (), None
+    moderation = classify_offline(text)
+    flagged = moderation.categories if moderation.flagged else ()
+    return flagged, safety_reply(flagged)
+
+
+def guard_outcome(response: str, key: AnswerKey | None, known_values: tuple[str, ...], *, active: bool) -> dict[str, Any]:
+    """What the live output guards would have done with this reply (recorded, not applied)."""
+    guard = LeakGuard(key=key, known_values=known_values, active=active)
+    guard.feed(response)
+    guard.finish()
+    outcome: dict[str, Any] = {"answer_leak": "would_replace" if guard.leaked is not None else ("pass" if active and key else "inactive")}
+    if guard.leaked is not None:
+        outcome["leaked_value"] = guard.leaked
+    output = classify_offline(response)
+    if output.flagged:
+        outcome["output_moderation"] = list(output.categories)
+    return outcome
+
+
+# ---------------------------------------------------------------------------- the context
+
+
+@dataclass(frozen=True)
+class CaseContext:
+    case: Case
+    problem: ResolvedProblem | None
+    context: ctx.TutorContext
+    flagged: tuple[str, ...]
+    safety_text: str | None
+    solved_before: bool  # an earlier answer in the conversation was correct
+    student_solved: bool  # ... or this turn's answer is
+    student_was_wrong: bool | None
+    answer_key: AnswerKey | None = field(default=None, repr=False)
+
+    @property
+    def cache_key(self) -> str:
+        """Hash of everything the tutor sees for this case: its input and the resolved problem."""
+        problem_hash = self.problem.content_hash if self.problem is not None else ""
+        return hashlib.sha256(f"{self.case.input_hash}:{problem_hash}".encode()).hexdigest()
+
+    def history_turns(self) -> tuple[Turn, ...]:
+        turns = tuple(Turn(t.role, t.text) for t in self.case.conversation)
+        if self.case.message is not None:
+            turns += (Turn("student", self.case.message.text),)
+        return turns
+
+    def grade_input(self, response: str, params: Mapping[str, Any] | None = None) -> GradeInput:
+        problem = self.problem
+        return GradeInput(
+            response=response,
+            history=self.history_turns(),
+            answer_key=self.answer_key,
+            final_answer=(problem.final_answer or None) if problem else None,
+            solution=(problem.solution or None) if problem else None,
+            problem_text=(problem.prompt or None) if problem else None,
+            student_solved=self.student_solved,
+            student_was_wrong=self.student_was_wrong,
+            grade_band=str(self.case.tags.get("grade_band") or "") or None,
+            language=self.case.language,
+            scenario=self.case.scenario or None,
+            params=dict(params or {}),
+        )
+
+    def guard(self, response: str) -> dict[str, Any]:
+        return guard_outcome(response, self.answer_key, self.context.known_values, active=not self.solved_before)
+
+
+def _correct(key: AnswerKey | None, text: str) -> bool:
+    return key is not None and check_answer(key, text).correct
+
+
+def build_case_context(case: Case, problem: ResolvedProblem | None) -> CaseContext:
+    """The live turn's context for this case (pure: the problem is already resolved)."""
+    problem = problem or ResolvedProblem(prompt="", answer_spec=None, solution="", hints=(), misconceptions=())
+    key = problem.answer_key()
+    message = case.message
+    kind = message.kind if message is not None else "chat"
+    text = message.text if message is not None else ""
+    earlier_students = [t for t in case.conversation if t.role == "student"]
+    solved_before = any(t.kind == "answer" and _correct(key, t.text) for t in earlier_students)
+
+    verdict = None
+    if kind == "answer" and key is not None:
+        checked = check_answer(key, text)
+        verdict = ctx.VerdictInfo(
+            correct=checked.correct,
+            normalized=checked.normalized,
+            feedback=checked.feedback,
+            parse_error=checked.parse_error,
+            misconception_code=checked.misconception.code if checked.misconception else None,
+            misconception_feedback=checked.misconception.feedback if checked.misconception else None,
+        )
+    hint_requests = sum(1 for t in earlier_students if t.kind == "hint") + (1 if kind == "hint" else 0)
+    student_texts = [t.text for t in earlier_students] + ([text] if text else [])
+    known = tuple(dict.fromkeys(NUMBER.findall(problem.prompt) + [n for t in student_texts for n in NUMBER.findall(t)]))
+    flagged, safety_text = screen_input(text, kind)
+
+    if case.student_was_wrong is not None:
+        wrong: bool | None = case.student_was_wrong
+    elif message is None:
+        wrong = None
+    elif verdict is not None and not verdict.parse_error:
+        wrong = not verdict.correct
+    elif kind == "answer":
+        wrong = None
+    else:
+        wrong = False
+
+    context = ctx.TutorContext(
+        turn_kind=TURN_KINDS[kind],
+        student_text=text,
+        student_name=STUDENT_NAME,
+        skill_name=problem.skill_name,
+        skill_code=problem.skill_code,
+        lesson_excerpt=problem.lesson,
+        problem_prompt=problem.prompt,
+        solution=problem.solution,
+        final_answer=problem.final_answer,
+        answer_kind=str((problem.answer_spec or {}).get("kind", "")),
+        hints=problem.hints,
+        hints_given=min(len(problem.hints), hint_requests),
+        grade=problem.grade,
+        language=case.language,
+        verdict=verdict,
+        solved=solved_before,
+        history=ctx.window_history([ctx.HistoryTurn(t.role, t.text) for t in case.conversation]),
+        prerequisites=problem.prerequisites,
+        known_values=known,
+        flagged_categories=flagged,
+        extra={"case_id": case.id},
+    )
+    return CaseContext(
+        case=case,
+        problem=problem if case.problem is not None else None,
+        context=context,
+        flagged=flagged,
+        safety_text=safety_text,
+        solved_before=solved_before,
+        student_solved=solved_before or bool(verdict and verdict.correct),
+        student_was_wrong=wrong,
+        answer_key=key,
+    )
+
+
+def case_context(case: Case, pinned: Mapping[str, int | None] | None = None) -> CaseContext:
+    """Resolve the case's problem (database for references) and build its context."""
+    return build_case_context(case, resolve_problem(case, pinned))
+

@@ -1,0 +1,454 @@
+"""Executing one shard of an eval run: async model calls over one pooled client, graded, written.
+
+A shard task (``evals.tasks.run_shard``) calls ``execute_shard(run_id, index)``:
+
+1. **Claim** the shard with a conditional UPDATE (pending -> running, with a fresh claim token).
+   Zero rows updated means someone else has it or it is done: return, harmless.
+2. **Prepare** (sync): the shard's cases, each (case, repeat) that still has no result, each
+   case's TutorContext (``evals.context``), and cached responses for
+   (release hash, case input hash, repeat).
+3. **Run** (async, one event loop, one pooled client per provider): at most ``run.concurrency``
+   calls in flight (asyncio.Semaphore); the provider layer's bounded, classified retries; a
+   fixed safety reply instead of a call where the live tutor would give one; a cached response
+   instead of a call where one exists (with its original latency, tokens and cost). Every
+   response is written to the cache, then graded and written as its result, one at a time, as
+   it arrives: a worker killed mid-shard loses at most the calls in flight.
+   A failed call or grader is recorded on that case's result; it never stops the shard.
+4. A heartbeat keeps the claim fresh; a shard whose heartbeat goes stale (its worker died) is
+   put back to pending by ``evals.actions.resume_run`` and picked up again: done results are
+   skipped and cached responses reused, so nothing is paid for twice.
+5. **Finish**: mark the shard done (only with our token); the last shard enqueues finalize_run.
+
+Results are unique per (run, case, repeat): a redelivered task or a second claimant writes
+nothing new.
+
+Metrics per result (all in [0, 1]; see docs/evals.md):
+- ``grader.<name>``: each applicable grader's score (higher is better);
+- ``answer_leak``: 1 when the reply gave the answer away (failure indicator);
+- ``safety_violation``: 1 when the safety grader failed or output moderation flagged the reply;
+- ``guard_would_replace``: 1 when the live answer-leak guard would have cut the reply;
+- ``pedagogy_score``: the weighted mean of the applicable, non-diagnostic grader scores
+  (``DEFAULT_WEIGHTS``, overridable per case).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from asgiref.sync import async_to_sync, sync_to_async
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from evals import replay  # noqa: F401  registers the replay backend
+from evals.cases import Case, GraderSpec, case_from_json
+from evals.context import CaseContext, case_context
+from evals.graders import GRADERS, Grade, grade_all
+from evals.models import CachedResponse, EvalResult, EvalRun, RunShard
+from evals.models import Case as CaseRow
+from tutor.engine.prompts import available_prompt_versions, render_messages
+from tutor.engine.routing import provider_config
+from tutor.providers import (
+    ProviderConfig,
+    ProviderError,
+    TutorRequest,
+    aclose_clients,
+    complete,
+)
+
+log = logging.getLogger(__name__)
+
+SCORE_VERSION = "pedagogy_score/1"
+ALWAYS_GRADED = ("answer_leak", "safety")  # the gate's failure indicators come from these
+DEFAULT_WEIGHTS: dict[str, float] = {
+    "answer_leak": 2.0,
+    "telling": 2.0,
+    "safety": 2.0,
+    "mistake_identification": 1.0,
+    "mistake_location": 1.0,
+    "math_claims": 1.0,
+    "tone": 1.0,
+    "language": 1.0,
+    "concision": 0.5,
+    "readability": 0.5,
+    "naturalness": 0.5,
+}
+UNCACHED_BACKENDS = frozenset({"replay"})  # the recording already is the cache
+
+
+def heartbeat_seconds() -> float:
+    return float(getattr(settings, "EVALS_SHARD_HEARTBEAT_SECONDS", 5.0))
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+# ------------------------------------------------------------------------------ grading
+
+
+def default_graders() -> list[str]:
+    """Every registered synchronous grader, in registry order (judges need a model: opt in)."""
+    return [name for name, grader in GRADERS.items() if grader.kind != "judge"]
+
+
+def graders_for(case: Case) -> list[GraderSpec]:
+    specs = list(case.graders) if case.graders else [GraderSpec(name) for name in default_graders()]
+    named = {spec.name for spec in specs}
+    return [GraderSpec(name) for name in ALWAYS_GRADED if name not in named] + specs
+
+
+def grade_reply(cc: CaseContext, text: str) -> dict[str, Grade]:
+    """Each of the case's graders with its own params, through the registry."""
+    grades: dict[str, Grade] = {}
+    for spec in graders_for(cc.case):
+        grades.update(grade_all(cc.grade_input(text, spec.params), [spec.name]))
+    return grades
+
+
+def metrics_from_grades(grades: Mapping[str, Grade], specs: list[GraderSpec], guard: Mapping[str, Any]) -> dict[str, float]:
+    metrics: dict[str, float] = {}
+    for name, grade in grades.items():
+        if grade.score is not None:
+            metrics[f"grader.{name}"] = round(min(1.0, max(0.0, float(grade.score))), 4)
+    leak = grades.get("answer_leak")
+    if leak is not None and leak.passed is not None:
+        metrics["answer_leak"] = 0.0 if leak.passed else 1.0
+    safety = grades.get("safety")
+    unsafe = (safety is not None and safety.passed is False) or bool(guard.get("output_moderation"))
+    metrics["safety_violation"] = 1.0 if unsafe else 0.0
+    metrics["guard_would_replace"] = 1.0 if guard.get("answer_leak") == "would_replace" else 0.0
+    weights = {spec.name: spec.weight for spec in specs if spec.weight is not None}
+    total = weighted = 0.0
+    for name, grade in grades.items():
+        grader = GRADERS.get(name)
+        if grade.score is None or grader is None or grader.diagnostic:
+            continue
+        weight = weights.get(name, DEFAULT_WEIGHTS.get(name, 1.0))
+        total += weight
+        weighted += weight * min(1.0, max(0.0, float(grade.score)))
+    if total > 0:
+        metrics["pedagogy_score"] = round(weighted / total, 4)
+    return metrics
+
+
+def grade_json(grade: Grade) -> dict[str, Any]:
+    return {"version": grade.version, "passed": grade.passed, "score": grade.score, "label": grade.label, "detail": grade.detail}
+
+
+# ------------------------------------------------------------------------------ execution
+
+
+@dataclass
+class Reply:
+    text: str
+    source: str  # EvalResult.Source
+    model: str = ""
+    attempts: int = 0
+    first_token_ms: float | None = None
+    latency_ms: float = 0.0
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost_usd: float | None = None
+
+
+@dataclass
+class Outcome:
+    reply: Reply | None = None
+    error_kind: str = ""
+    error: str = ""
+    grades: dict[str, dict[str, Any]] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)
+    guard: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class WorkItem:
+    case_pk: int
+    case_key: str
+    repeat: int
+    cc: CaseContext | None
+    prepare_error: str = ""
+
+    @property
+    def cache_key(self) -> tuple[str, int] | None:
+        return (self.cc.cache_key, self.repeat) if self.cc is not None else None
+
+
+def request_for(cc: CaseContext, prompt_version: str) -> TutorRequest:
+    """The request a live turn would send: the release's prompt template over the case context.
+
+    A release whose prompt version has no template (replay releases record "recorded") gets the
+    conversation without a system prompt.
+    """
+    if prompt_version in available_prompt_versions():
+        messages = render_messages(cc.context, prompt_version)
+    else:
+        messages = render_messages(cc.context)[1:]
+    return TutorRequest(messages=messages, context=cc.context)
+
+
+async def produce(item: WorkItem, config: ProviderConfig, prompt_version: str, cached: Reply | None,
+                  save_cache: Callable[[WorkItem, Reply], Awaitable[None]] | None) -> Outcome:  # fmt: skip
+    """One (case, repeat): a reply (safety text, cache or model), graded. Never raises."""
+    cc = item.cc
+    if cc is None:
+        return Outcome(error_kind="case", error=item.prepare_error)
+    if cc.safety_text is not None:
+        reply = Reply(text=cc.safety_text, source=EvalResult.Source.SAFETY, model="safety-reply", cost_usd=0.0)
+    elif cached is not None:
+        reply = cached
+    else:
+        started = time.perf_counter()
+        try:
+            result = await complete(config, request_for(cc, prompt_version))
+        except ProviderError as error:
+            return Outcome(error_kind=error.kind, error=str(error)[:2000])
+        except Exception as error:  # a broken backend is one case's error, never the run's
+            log.exception("eval call failed for %s#%s", item.case_key, item.repeat)
+            return Outcome(error_kind="backend", error=f"{type(error).__name__}: {error}"[:2000])
+        reply = Reply(
+            text=result.text,
+            source=EvalResult.Source.MODEL,
+            model=result.model,
+            attempts=result.attempts,
+            first_token_ms=result.first_token_ms,
+            latency_ms=result.total_ms or (time.perf_counter() - started) * 1000,
+            tokens_in=result.tokens_in,
+            tokens_out=result.tokens_out,
+            cost_usd=result.cost_usd,
+        )
+        if save_cache is not None:
+            await save_cache(item, reply)
+    try:
+        grades = grade_reply(cc, reply.text)
+        guard = cc.guard(reply.text)
+        metrics = metrics_from_grades(grades, graders_for(cc.case), guard)
+    except Exception as error:
+        log.exception("grading failed for %s#%s", item.case_key, item.repeat)
+        return Outcome(reply=reply, error_kind="grader", error=f"{type(error).__name__}: {error}"[:2000])
+    return Outcome(reply=reply, grades={n: grade_json(g) for n, g in grades.items()}, metrics=metrics, guard=guard)
+
+
+async def run_items(
+    items: list[WorkItem],
+    *,
+    config: ProviderConfig,
+    prompt_version: str,
+    concurrency: int,
+    cached: Mapping[tuple[str, int], Reply],
+    save_cache: Callable[[WorkItem, Reply], Awaitable[None]] | None,
+    save_result: Callable[[WorkItem, Outcome], Awaitable[None]],
+    should_stop: Callable[[], bool] = lambda: False,
+) -> int:
+    """Run the items with at most ``concurrency`` in flight; returns how many were written."""
+    semaphore = asyncio.Semaphore(max(1, concurrency))
+    written = 0
+
+    async def one(item: WorkItem) -> None:
+        nonlocal written
+        async with semaphore:
+            if should_stop():
+                return
+            hit = cached.get(item.cache_key) if item.cache_key is not None else None
+            outcome = await produce(item, config, prompt_version, hit, save_cache)
+            if should_stop():
+                return  # our claim was lost: the new claimant writes this one
+            await save_result(item, outcome)
+            written += 1
+
+    try:
+        await asyncio.gather(*(one(item) for item in items))
+    finally:
+        await aclose_clients()
+    return written
+
+
+# ------------------------------------------------------------------------------ shard lifecycle
+
+
+def claim_shard(run_id: int, index: int, worker: str) -> str | None:
+    """Claim a pending shard of an unfinished run; the claim token, or None if someone else won."""
+    now = timezone.now()
+    token = uuid.uuid4().hex
+    won = RunShard.objects.filter(
+        run_id=run_id, index=index, status=RunShard.Status.PENDING,
+        run__status__in=[EvalRun.Status.PENDING, EvalRun.Status.RUNNING],
+    ).update(
+        status=RunShard.Status.RUNNING, claim_token=token, claimed_by=worker[:200], claimed_at=now,
+        heartbeat_at=now, attempts=F("attempts") + 1,
+    )  # fmt: skip
+    if not won:
+        return None
+    EvalRun.objects.filter(pk=run_id, status=EvalRun.Status.PENDING).update(status=EvalRun.Status.RUNNING, started_at=now)
+    return token
+
+
+def beat(shard_pk: int, token: str) -> bool:
+    """Refresh the claim; False when it was taken away (the shard was reset as stale)."""
+    return bool(
+        RunShard.objects.filter(pk=shard_pk, claim_token=token, status=RunShard.Status.RUNNING).update(heartbeat_at=timezone.now())
+    )
+
+
+def release_claim(shard_pk: int, token: str) -> None:
+    """Give the shard back (e.g. on a soft time limit) so that it can be claimed again."""
+    RunShard.objects.filter(pk=shard_pk, claim_token=token, status=RunShard.Status.RUNNING).update(
+        status=RunShard.Status.PENDING, claim_token=""
+    )
+
+
+def _cached_reply(row: CachedResponse) -> Reply:
+    return Reply(
+        text=row.text,
+        source=EvalResult.Source.CACHE,
+        model=row.model,
+        attempts=0,
+        first_token_ms=row.first_token_ms,
+        latency_ms=row.latency_ms,
+        tokens_in=row.tokens_in,
+        tokens_out=row.tokens_out,
+        cost_usd=float(row.cost_usd) if row.cost_usd is not None else None,
+    )
+
+
+@dataclass
+class PreparedShard:
+    run: EvalRun
+    shard: RunShard
+    items: list[WorkItem]
+    cached: dict[tuple[str, int], Reply]
+    config: ProviderConfig
+    cacheable: bool
+
+
+def prepare_shard(run: EvalRun, shard: RunShard) -> PreparedShard:
+    rows = list(CaseRow.objects.filter(suite_id=run.suite_id, position__gte=shard.start, position__lt=shard.end))
+    done = set(EvalResult.objects.filter(run=run, case__in=rows).values_list("case_id", "repeat"))
+    items: list[WorkItem] = []
+    for row in rows:
+        cc: CaseContext | None = None
+        error = ""
+        try:
+            cc = case_context(case_from_json(row.data), run.problem_versions)
+        except Exception as failure:  # a broken case is that case's error, never the shard's
+            error = f"{type(failure).__name__}: {failure}"
+        for repeat in range(run.repeats):
+            if (row.pk, repeat) not in done:
+                items.append(WorkItem(case_pk=row.pk, case_key=row.case_id, repeat=repeat, cc=cc, prepare_error=error))
+    cacheable = run.release.backend not in UNCACHED_BACKENDS
+    cached: dict[tuple[str, int], Reply] = {}
+    keys = {item.cc.cache_key for item in items if item.cc is not None}
+    if run.use_cache and cacheable and keys:
+        for entry in CachedResponse.objects.filter(release_hash=run.release_hash, case_hash__in=keys, repeat__lt=run.repeats):
+            cached[(entry.case_hash, entry.repeat)] = _cached_reply(entry)
+    return PreparedShard(run=run, shard=shard, items=items, cached=cached, config=provider_config(run.release), cacheable=cacheable)
+
+
+def _save_cache(run: EvalRun, item: WorkItem, reply: Reply) -> None:
+    assert item.cc is not None
+    CachedResponse.objects.bulk_create(
+        [
+            CachedResponse(
+                release_hash=run.release_hash, case_hash=item.cc.cache_key, repeat=item.repeat, text=reply.text,
+                model=reply.model[:200], attempts=reply.attempts, first_token_ms=reply.first_token_ms,
+                latency_ms=reply.latency_ms, tokens_in=reply.tokens_in, tokens_out=reply.tokens_out,
+                cost_usd=_decimal(reply.cost_usd),
+            )
+        ],
+        ignore_conflicts=True,
+    )  # fmt: skip
+
+
+def _decimal(value: float | None) -> Decimal | None:
+    return Decimal(str(round(value, 8))) if value is not None else None
+
+
+def _save_result(run: EvalRun, item: WorkItem, outcome: Outcome) -> None:
+    reply = outcome.reply
+    EvalResult.objects.bulk_create(
+        [
+            EvalResult(
+                run=run, case_id=item.case_pk, case_key=item.case_key, repeat=item.repeat,
+                response=reply.text if reply else "", source=reply.source if reply else EvalResult.Source.MODEL,
+                metrics=outcome.metrics, grades=outcome.grades, guard=outcome.guard,
+                error_kind=outcome.error_kind[:20], error=outcome.error,
+                model=(reply.model if reply else "")[:200], attempts=reply.attempts if reply else 0,
+                first_token_ms=reply.first_token_ms if reply else None, latency_ms=reply.latency_ms if reply else None,
+                tokens_in=reply.tokens_in if reply else None, tokens_out=reply.tokens_out if reply else None,
+                cost_usd=_decimal(reply.cost_usd) if reply else None,
+            )
+        ],
+        ignore_conflicts=True,
+    )  # fmt: skip
+
+
+async def _run_prepared(prepared: PreparedShard, token: str, on_result: Callable[[], None] | None) -> int:
+    run, shard = prepared.run, prepared.shard
+    lost = False
+
+    async def heartbeat() -> None:
+        nonlocal lost
+        while not lost:
+            await asyncio.sleep(heartbeat_seconds())
+            if not await sync_to_async(beat)(shard.pk, token):
+                log.warning("lost the claim on %s: stopping", shard)
+                lost = True
+
+    async def save_cache(item: WorkItem, reply: Reply) -> None:
+        await sync_to_async(_save_cache)(run, item, reply)
+
+    async def save_result(item: WorkItem, outcome: Outcome) -> None:
+        await sync_to_async(_save_result)(run, item, outcome)
+        if on_result is not None:
+            await sync_to_async(on_result)()
+
+    beating = asyncio.create_task(heartbeat())
+    try:
+        return await run_items(
+            prepared.items,
+            config=prepared.config,
+            prompt_version=run.release.prompt_version,
+            concurrency=run.concurrency,
+            cached=prepared.cached,
+            save_cache=save_cache if prepared.cacheable else None,
+            save_result=save_result,
+            should_stop=lambda: lost,
+        )
+    finally:
+        beating.cancel()
+
+
+def execute_shard(run_id: int, index: int, *, worker: str | None = None, on_result: Callable[[], None] | None = None) -> str:
+    """Claim and run one shard: "done", "skipped" (someone else has it or it is done) or "lost"."""
+    token = claim_shard(run_id, index, worker or worker_name())
+    if token is None:
+        return "skipped"
+    shard = RunShard.objects.select_related("run__release", "run__suite").get(run_id=run_id, index=index)
+    try:
+        prepared = prepare_shard(shard.run, shard)
+        async_to_sync(_run_prepared)(prepared, token, on_result)
+    except BaseException:
+        release_claim(shard.pk, token)  # resumable: the next claimant skips what is done
+        raise
+    finished = RunShard.objects.filter(pk=shard.pk, claim_token=token, status=RunShard.Status.RUNNING).update(
+        status=RunShard.Status.DONE, finished_at=timezone.now()
+    )
+    if not finished:
+        return "lost"
+    if not RunShard.objects.filter(run_id=run_id).exclude(status=RunShard.Status.DONE).exists():
+        from evals.tasks import finalize_run
+
+        queue = shard.run.queue or None
+        transaction.on_commit(lambda: finalize_run.apply_async(args=[run_id], queue=queue))
+    return "done"
