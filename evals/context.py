@@ -6,7 +6,7 @@ The live rules reused here, by calling the engine's public functions rather than
   (``safety_reply``): a student in distress gets the care message, whatever the release;
 - the deterministic verdict on an answer (``check_answer``) that the model is told;
 - the hint ladder position (hint requests so far, this one included), the history window
-  (``window_history``), the lesson excerpt, the values the student already has (``NUMBER``);
+  (``window_history``), the lesson excerpt, the texts whose values the student already has (``known_values``);
 - the output guard (``LeakGuard``) and output moderation are *recorded* (``guard_outcome``) but
   do not change the graded text: the metrics judge what the release itself said.
 
@@ -27,9 +27,8 @@ from evals.cases import Case, InlineProblem, ProblemRef, canonical_hash
 from evals.graders import GradeInput, Turn
 from tutor.engine import context as ctx
 from tutor.engine.guard import LeakGuard
-from tutor.engine.safety import safety_reply
+from tutor.engine.safety import screen
 from tutor.providers.moderation import classify_offline
-from tutor.tutoring import NUMBER
 
 STUDENT_NAME = "Student"  # cases carry no real names; the live tutor sends a pseudonym
 TURN_KINDS = {"chat": "chat", "answer": "answer", "hint": "hint_request"}
@@ -162,8 +161,8 @@ def screen_input(text: str, kind: str) -> tuple[tuple[str, ...], str | None]:
     if kind == "hint" or not text:
         return (), None
     moderation = classify_offline(text)
-    flagged = moderation.categories if moderation.flagged else ()
-    return flagged, safety_reply(flagged)
+    screening = screen(text, moderation.categories if moderation.flagged else ())
+    return screening.categories, screening.reply
 
 
 def guard_outcome(response: str, key: AnswerKey | None, known_values: tuple[str, ...], *, active: bool) -> dict[str, Any]:
@@ -255,7 +254,7 @@ def build_case_context(case: Case, problem: ResolvedProblem | None) -> CaseConte
         )
     hint_requests = sum(1 for t in earlier_students if t.kind == "hint") + (1 if kind == "hint" else 0)
     student_texts = [t.text for t in earlier_students] + ([text] if text else [])
-    known = tuple(dict.fromkeys(NUMBER.findall(problem.prompt) + [n for t in student_texts for n in NUMBER.findall(t)]))
+    known = ctx.known_values(problem.prompt, student_texts)
     flagged, safety_text = screen_input(text, kind)
 
     if case.student_was_wrong is not None:

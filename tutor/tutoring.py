@@ -14,7 +14,6 @@ One turn:
 
 import asyncio
 import logging
-import re
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -32,7 +31,7 @@ from tutor.engine import context as ctx
 from tutor.engine.guard import LeakGuard
 from tutor.engine.prompts import render_messages
 from tutor.engine.routing import fallback_release, provider_config, release_for_student
-from tutor.engine.safety import safety_reply
+from tutor.engine.safety import screen
 from tutor.errors import Conflict, InvalidInput, NotFound, RateLimited
 from tutor.mastery.tracking import apply_attempt
 from tutor.models import (
@@ -53,7 +52,6 @@ log = logging.getLogger(__name__)
 
 TURN_KINDS = {"chat": Message.Kind.CHAT, "answer": Message.Kind.ANSWER, "hint": Message.Kind.HINT_REQUEST}
 UNAVAILABLE = "The tutor is unavailable right now. Your message is saved: try again in a moment."
-NUMBER = re.compile(r"-?\d+(?:[.,/]\d+)?%?")
 HISTORY_MESSAGES = 40
 
 
@@ -309,7 +307,7 @@ def build_context(message: Message) -> ctx.TutorContext:
     earlier = list(reversed(recent))
     history = ctx.window_history([ctx.HistoryTurn(m.role, m.text) for m in earlier])
     student_texts = [m.text for m in earlier if m.role == Message.Role.STUDENT] + [message.text]
-    known = tuple(dict.fromkeys(NUMBER.findall(problem.prompt) + [n for t in student_texts for n in NUMBER.findall(t)]))
+    known = ctx.known_values(problem.prompt, student_texts)
     verdict = None
     attempt = Attempt.objects.filter(message=message).first() if message.kind == Message.Kind.ANSWER else None
     if message.kind == Message.Kind.ANSWER:
@@ -389,11 +387,12 @@ async def _moderate(text: str, release: Release) -> ModerationResult:
 
 
 async def _run_reply(plan: _Plan, job: _Job) -> _Outcome:
+    safety_text = None
     if plan.message.kind != Message.Kind.HINT_REQUEST:
         verdict = await _moderate(plan.message.text, plan.release)
-        plan.flagged = verdict.categories if verdict.flagged else ()
+        screening = screen(plan.message.text, verdict.categories if verdict.flagged else ())
+        plan.flagged, safety_text = screening.categories, screening.reply
     guard_record: dict = {"input_moderation": list(plan.flagged)}
-    safety_text = safety_reply(plan.flagged)
     if safety_text is not None:
         job.push("delta", text=safety_text)
         return _Outcome(safety_text, plan.release, StreamResult(text=safety_text), guard_record)
@@ -484,7 +483,8 @@ def _store_reply(plan: _Plan, outcome: _Outcome) -> Message:
 def _raise_flags(plan: _Plan, reply: Message, guard: dict) -> None:
     session_id = plan.message.session_id
     if plan.flagged:
-        kind = Flag.Kind.DISTRESS if "self_harm" in plan.flagged else Flag.Kind.MODERATION
+        distress = {"self_harm", "distress"} & set(plan.flagged)
+        kind = Flag.Kind.DISTRESS if distress else Flag.Kind.MODERATION
         Flag.objects.create(
             session_id=session_id, message=plan.message, kind=kind, categories=list(plan.flagged),
             detail="Student message flagged by moderation.",

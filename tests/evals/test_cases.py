@@ -229,7 +229,7 @@ def test_a_referenced_problem_gives_the_live_turns_context(problem):
     assert context.skill_name == problem.skill.name
     assert context.final_answer == "3/4"
     assert context.solved is False and cc.student_solved is False
-    assert context.known_values == ("1", "2", "4", "2/6")
+    assert context.known_values == (problem.prompt, "Can I have a hint?", "2/6")
     assert [t.role for t in context.history] == ["student", "tutor", "student", "tutor"]
     assert context.student_name == "Student"
     assert context.extra == {"case_id": "asks-answer-1"}

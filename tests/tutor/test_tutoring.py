@@ -306,3 +306,32 @@ def test_it_flags_what_openai_moderation_flags(student, session, fake_release, f
     assert "kind and safe" in reply.text
     assert Flag.objects.get(message=message).kind == Flag.Kind.MODERATION
     assert fake_openai.chat_requests == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my dad hits me when I get bad grades so I have to get this right",
+        "kids at school keep hitting me and I'm scared to go back tomorrow",
+        "I haven't eaten since yesterday because there's no food at home",
+        "I'm being bullied every day and nobody cares",
+        "I feel so hopeless, I can't do anything right",
+    ],
+)
+def test_it_answers_a_child_asking_for_help_with_care_and_flags_it(student, session, text):
+    message = turn(student, session, "chat", text).message
+    reply = async_to_sync(tutoring.complete_reply)(message.pk)
+    assert "trusted adult" in reply.text
+    assert Flag.objects.get(message=message).kind == Flag.Kind.DISTRESS
+
+
+def test_it_lets_the_tutor_repeat_a_latex_fraction_from_the_prompt(student, db, fake_release, fake_openai):
+    from tests.factories import ProblemFactory
+
+    problem = ProblemFactory(prompt="Write $\\frac{3}{5}$ as a percent.", answer_spec={"kind": "decimal", "value": "60%"},
+                             misconceptions=[])  # fmt: skip
+    session = tutoring.start_session(student, problem.pk)
+    fake_openai.queue_reply("Start from $\\frac{3}{5}$: how many hundredths is that?")
+    message = turn(student, session, "chat", "help").message
+    reply = async_to_sync(tutoring.complete_reply)(message.pk)
+    assert reply.guard["answer_leak"] == "pass"

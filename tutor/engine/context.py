@@ -72,6 +72,13 @@ class TutorContext:
         return self.hints[min(self.hints_given, len(self.hints) - 1)]
 
 
+def known_values(problem_prompt: str, student_texts: list[str]) -> tuple[str, ...]:
+    """Texts whose numbers the tutor may repeat without leaking anything: the problem as written
+    and what the student said. Raw texts, as `find_answer_in_text` wants them (it matches a value
+    written the same way, LaTeX fractions and number words included)."""
+    return tuple(dict.fromkeys(t for t in (problem_prompt, *student_texts) if t))
+
+
 def window_history(turns: list[HistoryTurn], budget_tokens: int = HISTORY_TOKEN_BUDGET) -> tuple[HistoryTurn, ...]:
     """The most recent turns that fit the token budget, oldest first."""
     kept: list[HistoryTurn] = []
