@@ -112,7 +112,19 @@ def render(f: dict) -> str:
                      f"{s['completed']} completed, {s['errors']} errors, wall {s['wall_s']} s; server RSS "
                      f"{s['rss_before_mb']} -> {s['rss_after_mb']} MiB (peak {s['rss_peak_mb']} MiB).")  # fmt: skip
         lines.append("")
-    for key in ("dashboard", "evals", "mastery"):
+    if "dashboard" in f:
+        lines += ["Teacher class dashboard (heatmap, summary, needs help, flags), test client, PostgreSQL:", "",
+                  "| students x skills | queries | p50 ms | p95 ms | page KiB |", "|---|---|---|---|---|"]
+        lines += [f"| {r['students']} x {r['skills']} | {r['queries']} | {r['p50_ms']} | {r['p95_ms']} | {r['html_kb']} |"
+                  for r in f["dashboard"]]
+        lines.append("")
+    if "evals" in f:
+        e = f["evals"]
+        lines.append(f"Eval run: {e['cases']} cases x {e['releases']} releases, fake model {e['latency_s'] * 1000:.0f} ms per call, "
+                     f"concurrency {e['concurrency']}: wall {e['wall_s']} s vs ideal {e['ideal_s']} s = {e['ratio']}x; "
+                     f"{e['errors']} errors.")  # fmt: skip
+        lines.append("")
+    for key in ("mastery",):
         if key in f:
             lines += [f"{key}: {json.dumps(f[key])}", ""]
     return "\n".join(lines)

@@ -304,7 +304,15 @@ def build_case_context(case: Case, problem: ResolvedProblem | None) -> CaseConte
     )
 
 
-def case_context(case: Case, pinned: Mapping[str, int | None] | None = None) -> CaseContext:
-    """Resolve the case's problem (database for references) and build its context."""
-    return build_case_context(case, resolve_problem(case, pinned))
+def case_context(
+    case: Case, pinned: Mapping[str, int | None] | None = None, problems: dict | None = None
+) -> CaseContext:
+    """Resolve the case's problem (database for references) and build its context. ``problems``
+    caches resolved references across the cases of a shard (many cases share a problem)."""
+    if problems is None or not isinstance(case.problem, ProblemRef):
+        return build_case_context(case, resolve_problem(case, pinned))
+    key = (problem_key(case.problem), (pinned or {}).get(problem_key(case.problem)))
+    if key not in problems:
+        problems[key] = resolve_problem(case, pinned)
+    return build_case_context(case, problems[key])
 

@@ -195,7 +195,7 @@ def request_for(cc: CaseContext, prompt_version: str) -> TutorRequest:
         messages = render_messages(cc.context, prompt_version)
     else:
         messages = render_messages(cc.context)[1:]
-    return TutorRequest(messages=messages, context=cc.context)
+    return TutorRequest(messages=messages, context=cc.context, incremental=False)
 
 
 async def produce(item: WorkItem, config: ProviderConfig, prompt_version: str, cached: Reply | None,
@@ -336,11 +336,12 @@ def prepare_shard(run: EvalRun, shard: RunShard) -> PreparedShard:
     rows = list(CaseRow.objects.filter(suite_id=run.suite_id, position__gte=shard.start, position__lt=shard.end))
     done = set(EvalResult.objects.filter(run=run, case__in=rows).values_list("case_id", "repeat"))
     items: list[WorkItem] = []
+    problems: dict = {}
     for row in rows:
         cc: CaseContext | None = None
         error = ""
         try:
-            cc = case_context(case_from_json(row.data), run.problem_versions)
+            cc = case_context(case_from_json(row.data), run.problem_versions, problems)
         except Exception as failure:  # a broken case is that case's error, never the shard's
             error = f"{type(failure).__name__}: {failure}"
         for repeat in range(run.repeats):
@@ -355,18 +356,13 @@ def prepare_shard(run: EvalRun, shard: RunShard) -> PreparedShard:
     return PreparedShard(run=run, shard=shard, items=items, cached=cached, config=provider_config(run.release), cacheable=cacheable)
 
 
-def _save_cache(run: EvalRun, item: WorkItem, reply: Reply) -> None:
+def _cache_row(run: EvalRun, item: WorkItem, reply: Reply) -> CachedResponse:
     assert item.cc is not None
-    CachedResponse.objects.bulk_create(
-        [
-            CachedResponse(
-                release_hash=run.release_hash, case_hash=item.cc.cache_key, repeat=item.repeat, text=reply.text,
-                model=reply.model[:200], attempts=reply.attempts, first_token_ms=reply.first_token_ms,
-                latency_ms=reply.latency_ms, tokens_in=reply.tokens_in, tokens_out=reply.tokens_out,
-                cost_usd=_decimal(reply.cost_usd),
-            )
-        ],
-        ignore_conflicts=True,
+    return CachedResponse(
+        release_hash=run.release_hash, case_hash=item.cc.cache_key, repeat=item.repeat, text=reply.text,
+        model=reply.model[:200], attempts=reply.attempts, first_token_ms=reply.first_token_ms,
+        latency_ms=reply.latency_ms, tokens_in=reply.tokens_in, tokens_out=reply.tokens_out,
+        cost_usd=_decimal(reply.cost_usd),
     )  # fmt: skip
 
 
@@ -374,23 +370,66 @@ def _decimal(value: float | None) -> Decimal | None:
     return Decimal(str(round(value, 8))) if value is not None else None
 
 
-def _save_result(run: EvalRun, item: WorkItem, outcome: Outcome) -> None:
+def _result_row(run: EvalRun, item: WorkItem, outcome: Outcome) -> EvalResult:
     reply = outcome.reply
-    EvalResult.objects.bulk_create(
-        [
-            EvalResult(
-                run=run, case_id=item.case_pk, case_key=item.case_key, repeat=item.repeat,
-                response=reply.text if reply else "", source=reply.source if reply else EvalResult.Source.MODEL,
-                metrics=outcome.metrics, grades=outcome.grades, guard=outcome.guard,
-                error_kind=outcome.error_kind[:20], error=outcome.error,
-                model=(reply.model if reply else "")[:200], attempts=reply.attempts if reply else 0,
-                first_token_ms=reply.first_token_ms if reply else None, latency_ms=reply.latency_ms if reply else None,
-                tokens_in=reply.tokens_in if reply else None, tokens_out=reply.tokens_out if reply else None,
-                cost_usd=_decimal(reply.cost_usd) if reply else None,
-            )
-        ],
-        ignore_conflicts=True,
+    return EvalResult(
+        run=run, case_id=item.case_pk, case_key=item.case_key, repeat=item.repeat,
+        response=reply.text if reply else "", source=reply.source if reply else EvalResult.Source.MODEL,
+        metrics=outcome.metrics, grades=outcome.grades, guard=outcome.guard,
+        error_kind=outcome.error_kind[:20], error=outcome.error,
+        model=(reply.model if reply else "")[:200], attempts=reply.attempts if reply else 0,
+        first_token_ms=reply.first_token_ms if reply else None, latency_ms=reply.latency_ms if reply else None,
+        tokens_in=reply.tokens_in if reply else None, tokens_out=reply.tokens_out if reply else None,
+        cost_usd=_decimal(reply.cost_usd) if reply else None,
     )  # fmt: skip
+
+
+def _write_batch(caches: list[CachedResponse], results: list[EvalResult]) -> None:
+    """One transaction per batch: a response is cached no later than its result is written, and a
+    redelivered shard's duplicates are ignored (unique per run, case and repeat)."""
+    with transaction.atomic():
+        CachedResponse.objects.bulk_create(caches, ignore_conflicts=True)
+        EvalResult.objects.bulk_create(results, ignore_conflicts=True)
+
+
+class BatchWriter:
+    """Buffers cache entries and results and writes them together every FLUSH_SECONDS or
+    MAX_BATCH items: one commit per batch instead of two per case. A worker killed mid-run loses at
+    most the last unflushed batch, whose cases count as unfinished and are run again."""
+
+    FLUSH_SECONDS = 0.25
+    MAX_BATCH = 100
+
+    def __init__(self, run: EvalRun, on_result: Callable[[], None] | None) -> None:
+        self.run = run
+        self.on_result = on_result
+        self.caches: list[CachedResponse] = []
+        self.results: list[EvalResult] = []
+        self.lock = asyncio.Lock()
+
+    async def add_cache(self, item: WorkItem, reply: Reply) -> None:
+        self.caches.append(_cache_row(self.run, item, reply))
+
+    async def add_result(self, item: WorkItem, outcome: Outcome) -> None:
+        self.results.append(_result_row(self.run, item, outcome))
+        if len(self.results) >= self.MAX_BATCH:
+            await self.flush()
+
+    async def flush(self) -> None:
+        async with self.lock:
+            caches, results = self.caches, self.results
+            self.caches, self.results = [], []
+            if not caches and not results:
+                return
+            await sync_to_async(_write_batch)(caches, results)
+            if self.on_result is not None:
+                for _ in results:
+                    await sync_to_async(self.on_result)()
+
+    async def flush_periodically(self) -> None:
+        while True:
+            await asyncio.sleep(self.FLUSH_SECONDS)
+            await self.flush()
 
 
 async def _run_prepared(prepared: PreparedShard, token: str, on_result: Callable[[], None] | None) -> int:
@@ -405,15 +444,9 @@ async def _run_prepared(prepared: PreparedShard, token: str, on_result: Callable
                 log.warning("lost the claim on %s: stopping", shard)
                 lost = True
 
-    async def save_cache(item: WorkItem, reply: Reply) -> None:
-        await sync_to_async(_save_cache)(run, item, reply)
-
-    async def save_result(item: WorkItem, outcome: Outcome) -> None:
-        await sync_to_async(_save_result)(run, item, outcome)
-        if on_result is not None:
-            await sync_to_async(on_result)()
-
+    writer = BatchWriter(run, on_result)
     beating = asyncio.create_task(heartbeat())
+    flushing = asyncio.create_task(writer.flush_periodically())
     try:
         return await run_items(
             prepared.items,
@@ -421,12 +454,15 @@ async def _run_prepared(prepared: PreparedShard, token: str, on_result: Callable
             prompt_version=run.release.prompt_version,
             concurrency=run.concurrency,
             cached=prepared.cached,
-            save_cache=save_cache if prepared.cacheable else None,
-            save_result=save_result,
+            save_cache=writer.add_cache if prepared.cacheable else None,
+            save_result=writer.add_result,
             should_stop=lambda: lost,
         )
     finally:
         beating.cancel()
+        flushing.cancel()
+        if not lost:
+            await writer.flush()
 
 
 def execute_shard(run_id: int, index: int, *, worker: str | None = None, on_result: Callable[[], None] | None = None) -> str:

@@ -62,6 +62,9 @@ class ChatMessage:
 class TutorRequest:
     messages: tuple[ChatMessage, ...]  # the rendered prompt, for LLM backends
     context: Any = None  # structured tutoring context for the offline/replay backends (opaque here)
+    # False when nobody watches the reply arrive (evals): backends may fetch it whole, which costs
+    # the client far less CPU than parsing a chunk per token.
+    incremental: bool = True
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "messages", tuple(self.messages))
