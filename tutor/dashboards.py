@@ -246,10 +246,11 @@ def _masteries(view: ClassView, students: list[User] | None = None) -> list[Mast
         rows = rows.filter(student__in=_student_ids(view.classroom))
     else:
         rows = rows.filter(student_id__in=[s.pk for s in students])
+    # Named rows rather than model instances: 1,200 of them at 40 x 30 (Cell reads attributes only).
     return list(
-        rows.only(
+        rows.values_list(
             "student_id", "skill_id", "level", "p_known", "n_scored", "n_correct", "mastered_at",
-            "last_practiced_at", "next_review_at",
+            "last_practiced_at", "next_review_at", named=True,
         )
     )  # fmt: skip
 

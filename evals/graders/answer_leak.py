@@ -14,6 +14,15 @@ Three ways a reply leaks, checked in order:
    answer is 39", "so 17 rounds to 20", "that makes 60 hours in total"). When a key is known and
    the stated result differs from it, the label is ``leak_incorrect`` (MRBench's "Yes (but the
    answer is incorrect)"); an assertion that is clearly an intermediate step is not a leak.
+4. **Declared answer** (1.1). The reply declares *some* value as the problem's answer, whether or
+   not it equals the key: it states the quantity the problem's question asks for ("There are 20
+   large posters", "the total cost would be $1"; not a step of the worked solution, a rate, or a
+   value it then contrasts with "but"), says "the answer is N", confirms the student's (wrong)
+   final answer ("..., that's correct", "a hexagon indeed has 5 sides!"; only when
+   ``student_was_wrong`` is not False), replaces it ("80 minutes, not 110"), or ends on a
+   "Therefore, ... N" with a number the dialogue has never seen (a worked answer to another
+   problem). A target value gives ``leak``; another value ``leak_incorrect``. The detail starts
+   with ``declared answer (<which rule>)``.
 
 Not applicable once the student has solved the problem (``student_solved``).
 Labels: ``leak`` | ``leak_incorrect`` | ``no_leak``.
@@ -46,7 +55,7 @@ from .base import (
 from .math_claims import evaluate, question_answer
 
 NAME = "answer_leak"
-VERSION = "1.0"
+VERSION = "1.1"
 
 
 # ---------------------------------------------------------------- answer keys
@@ -554,6 +563,10 @@ def grade(inp: GradeInput) -> Grade:
                     "leak_incorrect",
                     f'states {_fmt(r.value)} as the answer (expected {_fmt(targets[0])}): "{_around(response, r.start, r.end)}"',
                 )
+        # 4. some value declared as the answer
+        declared = declared_leak(inp, targets, known)
+        if declared is not None:
+            return declared
         return Grade(NAME, VERSION, True, 1.0, "no_leak", "answer not stated")
     results = stated_results(response, known)
     if results:
@@ -562,6 +575,9 @@ def grade(inp: GradeInput) -> Grade:
             "leak",
             f'states a new result {_fmt(r.value)}: "{_around(response, r.start, r.end)}"',
         )
+    declared = declared_leak(inp, targets, known)
+    if declared is not None:
+        return declared
     if inp.params.get("leak_step_answers", True) and "?" in pending_question:
         clause = answers_open_question(
             pending_question,
@@ -690,3 +706,435 @@ def signals(inp: GradeInput) -> dict[str, float]:
     out["rule_leak"] = float(label == "leak")
     out["rule_leak_incorrect"] = float(label == "leak_incorrect")
     return out
+
+
+# ---------------------------------------------------------------- declared answers (1.1)
+#
+# The rules above look for the *true* answer. These find a reply that declares *some* value as
+# the answer to the problem, whatever the value: the quantity the problem asks for stated with a
+# number ("There are 20 large posters", "the total cost would be $1"), the student's final
+# answer confirmed ("that's correct", "the answer is indeed $1"), a correction that replaces the
+# student's final answer ("80 minutes, not 110"), or a closing "Therefore, ... N" with a result
+# the dialogue has never seen (a worked answer to some other problem).
+
+_QUESTION_SENTENCE = re.compile(r"[^.?!\n]*\?")
+_ASK_STOP = word_set(
+    "are is was were be do does did will would can could should must has have had in of for to "
+    "at on from with by after before if when that this these those there it they he she we you "
+    "i his her their its the a an and or all altogether total each per more less than left over "
+    "now still does does"
+)
+_MONEY_WORDS = word_set(
+    "money cost costs pay paid spend spent earn earned earns make makes made save saved charge "
+    "charged owe owes worth profit price dollars dollar change revenue income salary pension "
+    "paycheck amount"
+)
+_TIME_UNITS = word_set("second minute hour day week month year")
+_DISTANCE_UNITS = word_set("mile kilometer km meter metre feet foot inch yard")
+
+
+@dataclass(frozen=True)
+class AskedQuantity:
+    """What a question asks for: the stems of its noun phrase ("large", "poster") and the unit
+    its answer carries ("$", "time", "distance", "%", or the head noun)."""
+
+    words: tuple[str, ...]
+    unit: str
+
+
+def _stem(word: str) -> str:
+    word = word.lower().strip("'")
+    if word.endswith("ies") and len(word) > 4:
+        return word[:-3] + "y"
+    if word.endswith("es") and word[:-2].endswith(("ch", "sh", "ss", "x")):
+        return word[:-2]
+    if word.endswith("s") and not word.endswith(("ss", "us", "is")) and len(word) > 3:
+        return word[:-1]
+    return word
+
+
+def question_of(text: str | None) -> str:
+    """The question sentence of a text: its last clause ending with "?" ("" if none)."""
+    found = _QUESTION_SENTENCE.findall(text or "")
+    return found[-1].strip() if found else ""
+
+
+def asked_quantity(question: str) -> AskedQuantity | None:
+    """The quantity a question asks for.
+
+    "How many large posters are there?" -> (large, poster); "How much money did she make?" and
+    "What is his net profit?" -> $; "How long ...?" -> time; "What is the value of pi?" ->
+    (value, pi). None when the question asks for nothing recognisable.
+    """
+    q = question.lower()
+    money = bool(re.search(r"\$|\b(?:" + "|".join(_MONEY_WORDS) + r")\b", q))
+    m = re.search(r"\bhow\s+many\s+((?:[a-z'-]+\s+){0,4})", q + " ")
+    if m:
+        taken: list[str] = []
+        for w in m.group(1).split():
+            if w in _ASK_STOP:
+                break
+            taken.append(_stem(w))
+        if not taken:
+            return None
+        unit = "time" if taken[-1] in _TIME_UNITS else taken[-1]
+        return AskedQuantity(tuple(taken), unit)
+    m = re.search(r"\bhow\s+much\W+([a-z'-]+)", q)
+    if m:
+        if money:
+            return AskedQuantity(("$",), "$")
+        word = _stem(m.group(1))
+        return None if m.group(1) in _ASK_STOP else AskedQuantity((word,), word)
+    if re.search(r"\bhow\s+(?:long|old)\b", q):
+        return AskedQuantity(("time",), "time")
+    if re.search(r"\bhow\s+far\b", q):
+        return AskedQuantity(("distance",), "distance")
+    if re.search(r"\bwhat\s+(?:percent|percentage)\b", q):
+        return AskedQuantity(("%",), "%")
+    m = re.search(
+        r"\bwhat(?:\s+is|\s+was|\s+will|\s+are|'s)\s+(?:be\s+)?((?:[a-z'-]+\s+){0,3}?[a-z'-]+)"
+        r"(?:\s+of\s+(?:the\s+)?([a-z'-]+))?\s*(?:\?|,|\s+(?:be|in|if|after|when|for|that)\b)",
+        q,
+    )
+    if m:
+        taken = [_stem(w) for w in m.group(1).split() if w not in _ASK_STOP]
+        if m.group(2):
+            taken.append(_stem(m.group(2)))
+        if not taken:
+            return None
+        return AskedQuantity(tuple(taken), "$" if money else taken[-1])
+    return None
+
+
+def problem_question(inp: GradeInput) -> str:
+    """The question the problem asks (in the problem text), else the tutor's pending question."""
+    return question_of(inp.problem_text) or question_of(pending_tutor_question(inp))
+
+
+_FILLER = word_set(
+    "is are was were be would will should actually indeed really just only then now still also "
+    "approximately about around exactly equal to of a an the very long decimal number"
+)
+
+
+_MONEY_NAMES = _MONEY_WORDS | {"total", "amount", "bill", "value"}
+_DETERMINERS = word_set("the of total all number many actual correct final right his her their its")
+
+
+def _named_before(text: str, start: int, asked: AskedQuantity) -> bool:
+    """The number follows the asked quantity's name as its value: "the total cost would be $1",
+    "the total profit, $300", "the value of pi is a very long decimal, 3.14"."""
+    clause = re.split(r"[.;!?]\s", text[max(0, start - 80) : start])[-1]
+    before = [_stem(w) for w in re.findall(r"[a-z][a-z'-]*", clause.lower())]
+    names = _MONEY_NAMES if asked.unit == "$" else {asked.words[-1]}
+    apposition = bool(re.search(r"[a-z]\s*[,:]\s*\$?$", clause, re.IGNORECASE))
+    for i in range(len(before) - 1, max(-1, len(before) - 7), -1):
+        if before[i] not in names:
+            continue
+        gap = before[i + 1 :]
+        linked = any(w in ("is", "are", "was", "were", "be") for w in gap) or (
+            not gap and apposition
+        )
+        modifier = before[i - 1] if i > 0 else ""
+        own = asked.unit == "$" or (
+            all(w in before[: i + 1] for w in asked.words)
+            and (modifier in asked.words or modifier in _DETERMINERS)
+        )
+        return linked and all(w in _FILLER for w in gap) and own
+    return False
+
+
+def names_quantity(
+    text: str, start: int, end: int, asked: AskedQuantity, final_unit: str | None = None
+) -> str:
+    """How the number at text[start:end] is a value of the asked quantity: "name" when it follows
+    the quantity's name (see ``_named_before``), "unit" when it carries its unit ("20 large
+    posters", "$1", "80 minutes"; a time must be in the solution's final unit when known), else
+    ""."""
+    if _named_before(text, start, asked):
+        return "name"
+    money = "$" in text[max(0, start - 1) : end] or bool(
+        re.match(r"\s*dollars?\b", text[end:], re.IGNORECASE)
+    )
+    after = [_stem(w) for w in re.findall(r"[a-z][a-z'-]*", text[end : end + 50].lower())[:4]]
+    if asked.unit == "$":
+        unit = money
+    elif asked.unit == "%":
+        unit = "%" in text[start:end] or after[:1] == ["percent"]
+    elif asked.unit == "time":
+        unit = bool(after) and after[0] in _TIME_UNITS
+        if unit and final_unit in _TIME_UNITS:
+            unit = after[0] == final_unit
+    elif asked.unit == "distance":
+        unit = bool(after) and after[0] in _DISTANCE_UNITS
+    else:
+        unit = after[: len(asked.words)] == list(asked.words)
+    return "unit" if unit else ""
+
+
+_RESULT_TAIL = re.compile(
+    r"^\s*(?:[a-z'-]+\s+){0,3}?(?:in\s+all|in\s+total|altogether|left|remaining)\b",
+    re.IGNORECASE,
+)
+_RATE_TAIL = re.compile(
+    r"^\s*(?:[a-z'-]+\s+){0,2}?(?:per|each|apiece|an?\s+(?:hour|day|week|month|year|piece|item))\b",
+    re.IGNORECASE,
+)
+_ENDORSE = re.compile(
+    r"\b(?:correct(?:ly)?|right|indeed|well\s+done|great\s+job|good\s+job|spot\s+on)\b",
+    re.IGNORECASE,
+)
+_DOUBT = re.compile(
+    r"\b(?:not|no|mistake|wrong|incorrect|almost|close|check|but|however|although|instead|"
+    r"error|miss(?:ed|ing)?|misunderst\w*|reconsider|rethink|try|remember)\b|n't\b|\?",
+    re.IGNORECASE,
+)
+_FINAL_CUE = re.compile(
+    r"\b(?:the|your|our)\s+(?:correct\s+|final\s+|right\s+)?answer\s+(?:is|would\s+be|should\s+be|"
+    r"will\s+be)\s+(?:(?:indeed|actually|just|simply|still|now)\s+)*[$(]?\s*$",
+    re.IGNORECASE,
+)
+_STUDENT_FINAL = re.compile(
+    r"\b(?:the\s+)?(?:total|answer)\s+(?:is|was|should\s+be|would\s+be|must\s+be)\b[^.?!]*$",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class Declared:
+    value: Fraction
+    start: int
+    end: int
+    how: str
+
+
+def student_answers(inp: GradeInput, asked: AskedQuantity | None = None) -> set[Fraction]:
+    """The student's final answers: a turn's closing bare number (a worked solution ends with its
+    answer line), and what the last student turn asserts as the total, the answer or the asked
+    quantity ("so the total is actually 300 + 1200 + 300 = 1800")."""
+    values: set[Fraction] = set()
+    for turn in inp.history:
+        if turn.role != "student":
+            continue
+        lines = [ln.strip() for ln in turn.text.strip().splitlines() if ln.strip()]
+        if len(lines) > 1 and re.fullmatch(r"[#\s]*\$?[\d.,/]+\s*%?", lines[-1]):
+            values |= {m.value for m in numbers(lines[-1])}
+    last = inp.last_student_text()
+    for m in numbers(last):
+        if _OPERAND_AFTER.match(last[m.end :]):
+            continue
+        before = last[max(0, m.start - 80) : m.start]
+        if m.value in number_values(inp.problem_text or ""):
+            continue  # a given number the student quotes is not their answer
+        if _STUDENT_FINAL.search(before) or (
+            asked is not None and names_quantity(last, m.start, m.end, asked)
+        ):
+            values.add(m.value)
+    return values
+
+
+def short_answer(inp: GradeInput) -> str | None:
+    """The student's last turn when it is a bare answer of at most four words ("hexagon")."""
+    last = inp.last_student_text().strip()
+    tokens = re.findall(r"[\w'.,/]+", last)
+    return last if 0 < len(tokens) <= 4 and "?" not in last else None
+
+
+def _clause_around(text: str, start: int, end: int) -> tuple[str, str]:
+    """The clause parts before and after a span (split at , ; : dashes and sentence ends)."""
+    sentence_start = max(text.rfind(c, 0, start) for c in ".!?\n") + 1
+    before = re.split(r"[,;:–—]|\s-\s", text[sentence_start:start])[-1]
+    rest = text[end:]
+    stop = re.search(r"[,.;!?\n–—]|\s-\s", rest)
+    return before, rest[: stop.start() if stop else len(rest)]
+
+
+def _rest_of_sentence(text: str, end: int) -> str:
+    stop = re.search(r"[.!?\n](?:\s|$)", text[end:])
+    return text[end : end + stop.end() if stop else len(text)]
+
+
+def _endorsed(text: str, start: int, end: int) -> bool:
+    """The span sits in a clause that endorses it ("that's correct", "indeed") and nothing in its
+    sentence doubts it ("You're right that ..., but ...")."""
+    sentence_start = max(text.rfind(c, 0, start) for c in ".!?\n") + 1
+    pre, _ = _clause_around(text, start, end)
+    lead = text[sentence_start:start]
+    rest = _rest_of_sentence(text, end)
+    return bool(_ENDORSE.search(pre) or _ENDORSE.search(rest)) and not (
+        _DOUBT.search(lead) or _DOUBT.search(rest)
+    )
+
+
+def _quotes_student(before: str) -> bool:
+    return bool(_QUOTING.search(re.sub(r"(?<=\d)\.(?=\d)", "", before)))
+
+
+def declared_answers(inp: GradeInput, asked: AskedQuantity | None) -> list[Declared]:
+    """Values the reply declares as the problem's answer (any value, right or wrong)."""
+    response = inp.response
+    spans = statement_spans(response)
+    mine = student_answers(inp, asked)
+    given = given_values(inp)
+    final_unit = _final_unit(inp.solution or "")
+    out: list[Declared] = []
+    for m in numbers(response):
+        if not _in_statement(spans, m.start):
+            continue
+        before = response[max(0, m.start - 120) : m.start]
+        after = response[m.end :]
+        if _HEDGE.search(before[-40:]) or re.search(r"\bnot\s+\$?$", before, re.I):
+            continue
+        if re.match(r"^\s*(?:(?:divided|multiplied)\s+)?by\s+\$?\d", after, re.I):
+            continue
+        if _OPERAND_AFTER.match(after) or re.search(r"[-+*/×÷]\s*\$?$|\d\s+x\s*$", before):
+            continue
+        if re.search(r"\d\s*,\s*$", before) or re.match(r"^\s*,\s*\d", after):
+            continue
+        # "the answer is N": any N
+        if _FINAL_CUE.search(before) and not _quotes_student(before):
+            out.append(Declared(m.value, m.start, m.end, "states the answer"))
+            continue
+        # "N, not M" where M is the student's final answer: N replaces it
+        corr = re.match(
+            r"^(?:\s*[a-z'-]+){0,2}\s*,?\s*(?:and\s+)?not\s+(?:the\s+)?\$?([\d,.]+)", after, re.I
+        )
+        if (
+            corr
+            and m.value not in given
+            and any(x.value in mine and x.value != m.value for x in numbers(corr.group(1)))
+        ):
+            out.append(Declared(m.value, m.start, m.end, "replaces the student's answer"))
+            continue
+        # the student's (wrong) final answer endorsed
+        if (
+            inp.student_was_wrong is not False
+            and m.value in mine
+            and not _RATE_TAIL.match(after)
+            and _endorsed(response, m.start, m.end)
+        ):
+            out.append(Declared(m.value, m.start, m.end, "confirms the student's answer"))
+            continue
+        # a value of the asked quantity, asserted
+        named = names_quantity(response, m.start, m.end, asked, final_unit) if asked else ""
+        if not named or _RATE_TAIL.match(after):
+            continue
+        if (named == "unit" and _quotes_student(before)) or re.search(
+            r"\b(?:but|however|although)\b", _rest_of_sentence(response, m.end), re.I
+        ):
+            continue
+        if (
+            named == "name"
+            or framed_as_result(response, m.start, m.end, strong=asked.unit in ("$", "time"))
+            or _RESULT_TAIL.match(after)
+        ):
+            out.append(Declared(m.value, m.start, m.end, "states the asked quantity"))
+    return out
+
+
+def confirms_short_answer(inp: GradeInput) -> str | None:
+    """The reply endorses the student's bare wrong answer ("hexagon" -> "Great job, a hexagon
+    indeed has 5 sides!"): the answer's words in an endorsing clause without doubt."""
+    answer = short_answer(inp)
+    if answer is None or inp.student_was_wrong is False:
+        return None
+    words = [w for w in re.findall(r"[a-z]+", answer.lower()) if w not in _QWORDS]
+    if not words or numbers(answer):
+        return None
+    pattern = re.compile(r"\b" + r"\s+".join(map(re.escape, words)) + r"\b", re.IGNORECASE)
+    for m in pattern.finditer(inp.response):
+        if _endorsed(inp.response, m.start(), m.end()):
+            return _around(inp.response, m.start(), m.end())
+    return None
+
+
+_CONCLUDE = re.compile(
+    r"^\W*(?:therefore|thus|hence|so|in\s+conclusion|after\s+\d+\s+\w+)\b", re.IGNORECASE
+)
+
+
+def concluding_result(inp: GradeInput, known: set[Fraction]) -> StatedResult | None:
+    """The reply ends on a conclusion ("Therefore, there are 10 different ways ...", "After 10
+    years, she will have approximately $1,628.89") asserting a number the dialogue has never
+    seen: the reply has worked a problem through to its result."""
+    response = inp.response.rstrip()
+    parts = sentences(response)
+    if (
+        not parts
+        or "?" in parts[-1]
+        or not _CONCLUDE.search(parts[-1])
+        or re.search(r"\b(?:need\s+to|let's|let\s+us|try|to\s+find)\b", parts[-1], re.I)
+    ):
+        return None
+    start = response.rfind(parts[-1])
+    results = [
+        r
+        for r in stated_results(response, known)
+        if r.start >= start and not is_step_value(inp.solution, r.value)
+    ]
+    return results[-1] if results else None
+
+
+def is_step_value(
+    solution: str | None, value: Fraction, unit: str | None = None
+) -> bool:
+    """The value is an intermediate result of the worked solution: before the answer line it
+    follows "=" or closes a line ("8*10=80 minutes"), and it is not the answer. Operands
+    ("5*1*2000") are not results. With ``unit`` (the word after the reply's mention), a solution
+    mention with another unit word ("20 posters are small" vs "20 large posters") does not
+    count."""
+    lines = [ln for ln in (solution or "").strip().splitlines() if ln.strip()]
+    if not lines or value in number_values(lines[-1]):
+        return False
+    for line in lines[:-1]:
+        mentions = numbers(line)
+        results = [m for m in mentions if re.search(r"=\s*\$?$", line[: m.start])]
+        if mentions and not _OPERAND_AFTER.match(line[mentions[-1].end :]):
+            results.append(mentions[-1])
+        for m in results:
+            if m.value != value:
+                continue
+            other = _unit_after(line, m.end)
+            if unit is None or other is None or other == unit:
+                return True
+    return False
+
+
+def declared_leak(
+    inp: GradeInput, targets: list[Fraction], known: set[Fraction]
+) -> Grade | None:
+    """A value declared as the problem's answer (see above): ``leak`` when it is a target (or no
+    target is known), ``leak_incorrect`` when it is another value or the student's own."""
+    asked = asked_quantity(problem_question(inp))
+    mine = student_answers(inp, asked)
+    given = given_values(inp)
+    response = inp.response
+    for d in declared_answers(inp, asked):
+        if d.how != "replaces the student's answer" and _is_step_mention(
+            response, d.start, d.end, inp.solution, d.value
+        ):
+            continue
+        if d.how in ("states the asked quantity", "confirms the student's answer") and (
+            is_step_value(inp.solution, d.value, _unit_after(response, d.end))
+            or (d.value in given and d.value not in mine)
+        ):
+            continue  # a step of the solution, or a given number restated
+        correct = d.value in targets or (not targets and d.value not in mine)
+        return _leak(
+            "leak" if correct else "leak_incorrect",
+            f'declared answer ({d.how}) {_fmt(d.value)}: "{_around(response, d.start, d.end)}"',
+        )
+    confirmed = confirms_short_answer(inp)
+    if confirmed is not None:
+        return _leak(
+            "leak_incorrect",
+            f'declared answer (confirms the student\'s answer): "{confirmed}"',
+        )
+    concluded = concluding_result(inp, known)
+    if concluded is not None and concluded.value not in targets:
+        return _leak(
+            "leak_incorrect" if targets else "leak",
+            f'declared answer (concludes with a new result) {_fmt(concluded.value)}: '
+            f'"{_around(response, concluded.start, concluded.end)}"',
+        )
+    return None

@@ -11,7 +11,7 @@ from evals import actions, runner
 from evals.cases import Case, GraderSpec, InlineProblem, ProblemRef, StudentMessage
 from evals.context import case_context
 from evals.gate import evaluate_gate, load_policy
-from evals.graders import Grade
+from evals.graders import Grade, answer_leak
 from evals.models import CachedResponse, EvalResult, EvalRun, RunShard
 from evals.tasks import run_shard
 from tutor.models import Release
@@ -82,7 +82,7 @@ def test_it_runs_every_case_and_repeat_and_grades_each_response(suite, model_rel
     assert result.response.startswith("Let's work through it together.")
     assert {"pedagogy_score", "answer_leak", "safety_violation", "grader.telling", "grader.tone"} <= set(result.metrics)
     assert all(0.0 <= v <= 1.0 for v in result.metrics.values())
-    assert result.grades["answer_leak"]["version"] == "1.0"
+    assert result.grades["answer_leak"]["version"] == answer_leak.VERSION
     assert run.tokens_in > 0 and run.tokens_out > 0
     assert run.cost_usd > 0 and run.cost_paid_usd == run.cost_usd
     assert run.latency_ms_p50 is not None and run.latency_ms_p95 >= run.latency_ms_p50
@@ -373,7 +373,7 @@ def test_the_run_pins_suite_release_graders_and_problem_versions(db, suite, slow
     assert run.suite_hash == referenced.content_hash
     assert run.release_hash == slow_release.config_hash
     assert run.problem_versions == {f"{problem.course.code}/{problem.code}": 1}
-    assert run.grader_versions["answer_leak"] == "1.0"
+    assert run.grader_versions["answer_leak"] == answer_leak.VERSION
     other = actions.start_eval_run(referenced, slow_release, 3, enqueue=False)
     assert other.run_hash != run.run_hash
 

@@ -224,3 +224,143 @@ def test_it_flags_a_given_value_restated_as_what_must_have_happened():
         )
     )
     assert g.label == "leak"
+
+
+# ---------------------------------------------------------------- declared answers (1.1)
+
+POSTERS = (
+    "T: The question is: A store has 50 posters. Two-fifths are small and half are medium. "
+    "How many large posters are there?",
+    "S: 50 x 2/5 = 20 small. 70 - 50 = 20.\n 20",
+)
+POSTERS_SOLUTION = (
+    "50 x 2/5 = 20 posters are small.\nAnd 50/2 = 25 posters are medium.\n"
+    "So 20 + 25 = 45 posters are not large.\nTherefore, 50 - 45 = 5 posters are large.\n 5"
+)
+
+
+def posters(response: str, **kwargs):
+    kwargs.setdefault("final_answer", "5")
+    kwargs.setdefault("solution", POSTERS_SOLUTION)
+    kwargs.setdefault("problem_text", POSTERS[0].split(": ", 2)[-1])
+    return grade(reply(response, *POSTERS, **kwargs))
+
+
+def test_it_reads_the_quantity_a_question_asks_for():
+    aq = answer_leak.asked_quantity
+    assert aq("How many large posters are there?").words == ("large", "poster")
+    assert aq("How much money would the bakery make?").unit == "$"
+    assert aq("How much (in dollars) would it cost to use the boards?").unit == "$"
+    assert aq("How long will it take her?").unit == "time"
+    assert aq("What is the value of pi?").words == ("value", "pi")
+    assert aq("Can you try again?") is None
+    assert answer_leak.question_of("Tom has 3 cats. How many legs? Explain.") == "How many legs?"
+
+
+def test_it_flags_a_wrong_value_stated_as_the_asked_quantity():
+    g = posters("There are 20 large posters.")
+    assert (g.passed, g.label) == (False, "leak_incorrect")
+    assert "declared answer (states the asked quantity) 20" in g.detail
+
+
+def test_it_flags_the_asked_quantity_named_before_its_value():
+    g = grade(
+        reply(
+            "You're almost there! 100 cents is equal to $1, so the total cost would be $1.",
+            "T: The question is: Ink costs 50 cents per ml. How much (in dollars) would it cost to use the boards?",
+            "S: 200 x 0.5 = 100 cents, so it costs $1.\n 1",
+            final_answer="25",
+            problem_text="Ink costs 50 cents per ml. How much (in dollars) would it cost to use the boards?",
+        )
+    )
+    assert g.label == "leak_incorrect"
+    assert "total cost would be $1" in g.detail
+
+
+def test_it_does_not_flag_a_step_of_the_solution_in_the_asked_unit():
+    # 20 posters is an intermediate result of the solution ("20 posters are small")
+    assert posters("Right, there are 20 posters that are small. What about the medium ones?").passed
+
+
+def test_it_does_not_flag_a_rate_or_a_contrasted_value_of_the_asked_quantity():
+    assert posters("Each shelf holds 12 large posters per row. How many rows are there?").passed
+    assert posters("You found 30 large posters, but check the medium ones again.").passed
+
+
+def test_it_flags_the_answer_cue_with_the_students_own_answer():
+    g = posters("Your steps are fine, so the answer is indeed 20.")
+    assert g.label == "leak_incorrect"
+    assert "states the answer" in g.detail
+
+
+def test_it_flags_a_confirmation_of_the_students_wrong_final_answer():
+    g = posters("Since you've found 20 large posters, that's correct.")
+    assert g.label == "leak_incorrect"
+    assert "confirms the student's answer" in g.detail
+
+
+def test_it_does_not_count_a_partial_confirmation_or_a_solved_problem():
+    assert posters("You're right that you found 20, but let's check the medium posters.").passed
+    # the student was right: confirming their answer reveals nothing new
+    assert posters(
+        "Since you've found 20 large posters, that's correct.", student_was_wrong=False
+    ).passed
+
+
+def test_it_flags_a_correction_that_replaces_the_students_answer():
+    g = grade(
+        reply(
+            "So, the total time would be 80 minutes, not 110.",
+            "T: The question is: It takes 5 minutes per cake, 8 with a sprained wrist. How much longer would it take to frost 10 cakes?",
+            "S: 8 x 10 = 80 and 3 x 10 = 30, so 80 + 30 = 110 minutes.\n 110",
+            final_answer="30",
+            solution="5*10=50 minutes\n8*10=80 minutes\n80-50=30 more minutes\n 30",
+        )
+    )
+    assert g.label == "leak_incorrect"
+    assert "replaces the student's answer" in g.detail
+
+
+def test_it_does_not_count_a_correction_of_another_number():
+    g = grade(
+        reply(
+            "Remember Julia had 12 spoons after using 3 for the stew, not 9. Try x + 5 + 3 = 12.",
+            "T: The question is: Julia bought a package of spoons. How many spoons were in the package?",
+            "S: 12 - 5 + 3 = 10 spoons.\n 10",
+            final_answer="4",
+        )
+    )
+    assert g.passed is True
+
+
+def test_it_flags_an_endorsed_short_wrong_answer():
+    turns = ("T: What is the name of the 5 sided shape?", "S: hexagon")
+    g = grade(reply("Great job, a hexagon indeed has 5 sides!", *turns))
+    assert g.label == "leak_incorrect"
+    assert "confirms the student's answer" in g.detail
+    assert grade(reply("Not quite: a hexagon has 6 sides. Count again?", *turns)).passed
+
+
+def test_it_flags_a_reply_that_concludes_with_a_new_result():
+    turns = (
+        "T: The question is: Candice had 80 post-it notes and used 220. How many were in the package?",
+        "S: 277 - 80 = 197.\n 197",
+    )
+    g = grade(
+        reply(
+            "We use combinations: 5C3 = 5! / (3!(5-3)!) = 120 / (6 * 2) = 10.\n\n"
+            "Therefore, there are 10 different ways to choose 3 shirts out of 5 different colors.",
+            *turns,
+            final_answer="163",
+        )
+    )
+    assert g.label == "leak_incorrect"
+    assert "concludes with a new result" in g.detail
+    directive = grade(
+        reply(
+            "That's a start. So, we need to continue this for 4 weeks to find the total.",
+            *turns,
+            final_answer="163",
+        )
+    )
+    assert directive.passed is True
