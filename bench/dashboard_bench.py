@@ -35,7 +35,7 @@ def run(quick: bool = False) -> list[dict]:
         assert client.get(url).status_code == 200  # warm
         executed: list[str] = []
 
-        def count(execute, sql, params, many, context):
+        def count(execute, sql, params, many, context, executed=executed):
             executed.append(sql)
             return execute(sql, params, many, context)
 

@@ -48,28 +48,54 @@ class GateRun(models.Model):
         INCONCLUSIVE = "INCONCLUSIVE", "Inconclusive"
         INVALID = "INVALID", "Invalid"
 
-    inputs_hash = models.CharField(max_length=64, unique=True, help_text="Every input below, hashed: the same inputs give the same gate run.")
-    candidate = models.ForeignKey(Release, on_delete=models.PROTECT, related_name="gate_runs")
+    inputs_hash = models.CharField(
+        max_length=64,
+        unique=True,
+        help_text="Every input below, hashed: the same inputs give the same gate run.",
+    )
+    candidate = models.ForeignKey(
+        Release, on_delete=models.PROTECT, related_name="gate_runs"
+    )
     candidate_hash = models.CharField(max_length=64)
-    baseline = models.ForeignKey(Release, on_delete=models.PROTECT, related_name="baseline_gate_runs")
+    baseline = models.ForeignKey(
+        Release, on_delete=models.PROTECT, related_name="baseline_gate_runs"
+    )
     baseline_hash = models.CharField(max_length=64)
-    suite = models.ForeignKey("evals.Suite", on_delete=models.PROTECT, related_name="gate_runs")
+    suite = models.ForeignKey(
+        "evals.Suite", on_delete=models.PROTECT, related_name="gate_runs"
+    )
     suite_hash = models.CharField(max_length=64)
     policy_name = models.CharField(max_length=100)
     policy_hash = models.CharField(max_length=64)
-    policy = models.JSONField(help_text="The policy's canonical content (Policy.to_dict()): the pass bar as it was.")
+    policy = models.JSONField(
+        help_text="The policy's canonical content (Policy.to_dict()): the pass bar as it was."
+    )
     policy_source = models.CharField(max_length=300, blank=True)
     repeats = models.PositiveSmallIntegerField()
     seed = models.PositiveIntegerField(default=0)
     grader_versions = models.JSONField(default=dict)
-    baseline_run = models.ForeignKey("evals.EvalRun", on_delete=models.PROTECT, related_name="+")
-    candidate_run = models.ForeignKey("evals.EvalRun", on_delete=models.PROTECT, related_name="+")
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
+    baseline_run = models.ForeignKey(
+        "evals.EvalRun", on_delete=models.PROTECT, related_name="+"
+    )
+    candidate_run = models.ForeignKey(
+        "evals.EvalRun", on_delete=models.PROTECT, related_name="+"
+    )
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.RUNNING
+    )
     verdict = models.CharField(max_length=12, choices=Verdict.choices, blank=True)
     exit_code = models.SmallIntegerField(null=True, blank=True)
-    report = models.JSONField(default=dict, blank=True, help_text="GateReport.to_dict().")
+    report = models.JSONField(
+        default=dict, blank=True, help_text="GateReport.to_dict()."
+    )
     detail = models.TextField(blank=True, help_text="Why a gate run was cancelled.")
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
     created_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
 
@@ -104,7 +130,10 @@ class GateRun(models.Model):
             "policy": self.policy_name,
             "policy_hash": self.policy_hash,
             "repeats": self.repeats,
-            "eval_runs": {"baseline": self.baseline_run_id, "candidate": self.candidate_run_id},
+            "eval_runs": {
+                "baseline": self.baseline_run_id,
+                "candidate": self.candidate_run_id,
+            },
         }
 
 
@@ -116,21 +145,48 @@ class PromotionOverride(models.Model):
         CONFIRMED = "confirmed", "Confirmed"
         SUPERSEDED = "superseded", "Superseded"
 
-    release = models.ForeignKey(Release, on_delete=models.PROTECT, related_name="promotion_overrides")
-    baseline = models.ForeignKey(Release, on_delete=models.PROTECT, related_name="+", help_text="Production when it was requested.")
-    gate_run = models.ForeignKey(GateRun, null=True, blank=True, on_delete=models.PROTECT, related_name="overrides")
+    release = models.ForeignKey(
+        Release, on_delete=models.PROTECT, related_name="promotion_overrides"
+    )
+    baseline = models.ForeignKey(
+        Release,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="Production when it was requested.",
+    )
+    gate_run = models.ForeignKey(
+        GateRun,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="overrides",
+    )
     reason = models.TextField()
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
-    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.PENDING
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
     requested_at = models.DateTimeField(default=timezone.now)
-    confirmed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
     confirmed_at = models.DateTimeField(null=True, blank=True)
     closed_reason = models.CharField(max_length=200, blank=True)
 
     class Meta:
         ordering = ["-requested_at", "-id"]
         constraints = [
-            models.UniqueConstraint(fields=["release"], condition=Q(status="pending"), name="one_pending_override_per_release"),
+            models.UniqueConstraint(
+                fields=["release"],
+                condition=Q(status="pending"),
+                name="one_pending_override_per_release",
+            ),
         ]
 
     def __str__(self) -> str:

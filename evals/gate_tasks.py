@@ -20,7 +20,9 @@ from evals.models import GateRun
 from evals.tasks import TASK_OPTIONS
 
 GATE_POLL_SECONDS = 5
-GATE_MAX_POLLS = 24 * 3600 // GATE_POLL_SECONDS  # a day; the periodic task covers anything longer
+GATE_MAX_POLLS = (
+    24 * 3600 // GATE_POLL_SECONDS
+)  # a day; the periodic task covers anything longer
 
 
 def _eager() -> bool:
@@ -35,7 +37,11 @@ def advance_gate(gate_id: int, polls: int = 0) -> str:
     gate = gating.complete_gate(gate_id)
     if gate is None:
         return "missing"
-    if gate.status == GateRun.Status.RUNNING and not _eager() and polls < GATE_MAX_POLLS:
+    if (
+        gate.status == GateRun.Status.RUNNING
+        and not _eager()
+        and polls < GATE_MAX_POLLS
+    ):
         advance_gate.apply_async(args=[gate_id, polls + 1], countdown=GATE_POLL_SECONDS)
     return gate.status
 

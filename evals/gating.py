@@ -17,20 +17,28 @@ override as evidence), a canary started, a canary rolled back by hand.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from evals import actions
 from evals.cases import canonical_hash
-from evals.gate import Policy, PolicyError, evaluate_gate, load_policy, parse_policy
+from evals.gate import (
+    Policy,
+    PolicyError,
+    ResultRow,
+    evaluate_gate,
+    load_policy,
+    parse_policy,
+)
 from evals.graders import grader_versions
-from evals.models import EvalRun, GateRun, PromotionOverride, Suite
+from evals.models import EvalRun, GateRun, PromotionOverride, RunShard, Suite
 from evals.runner import default_graders
 from tutor import releases
 from tutor.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -57,7 +65,10 @@ def _require_admin(user: User | None) -> None:
 
 def policy_dir() -> Path:
     """Where named policies live (``EVALS_POLICY_DIR`` overrides evals/policies/)."""
-    return Path(getattr(settings, "EVALS_POLICY_DIR", None) or Path(__file__).resolve().parent / "policies")
+    return Path(
+        getattr(settings, "EVALS_POLICY_DIR", None)
+        or Path(__file__).resolve().parent / "policies"
+    )
 
 
 def available_policies() -> dict[str, Policy]:
@@ -76,21 +87,22 @@ def resolve_policy(spec: Policy | str | Path | None = None) -> Policy:
     ``policy:`` name) or None for the default policy. Raises InvalidInput / NotFound."""
     if isinstance(spec, Policy):
         return spec
-    spec = spec or DEFAULT_POLICY
-    path = Path(spec)
-    if not path.is_file():
-        named = policy_dir() / f"{path.name.removesuffix('.yaml')}.yaml"
-        path = named if named.is_file() else path
-    if path.is_file():
-        try:
-            return load_policy(path)
-        except PolicyError as error:
-            raise InvalidInput(str(error)) from error
-    for name, policy in available_policies().items():
-        if str(spec) in (name, policy.name):
+    text = str(spec or DEFAULT_POLICY)
+    paths = [Path(text)]
+    if "/" not in text:  # a bare name: a file stem in the policy directory
+        paths.append(policy_dir() / f"{text.removesuffix('.yaml')}.yaml")
+    for path in paths:
+        if path.is_file():
+            try:
+                return load_policy(path)
+            except PolicyError as error:
+                raise InvalidInput(str(error)) from error
+    policies = available_policies()
+    for name, policy in policies.items():
+        if text in (name, policy.name):
             return policy
-    known = ", ".join(available_policies()) or "none"
-    raise NotFound(f"No gate policy {str(spec)!r} (a YAML file, or one of: {known}).")
+    known = ", ".join(policies) or "none"
+    raise NotFound(f"No gate policy {text!r} (a YAML file, or one of: {known}).")
 
 
 # ---------------------------------------------------------------------------------- gate runs
@@ -118,10 +130,18 @@ def expected_run_hash(suite: Suite, release: Release, repeats: int) -> str:
     )
 
 
-def reusable_run(suite: Suite, release: Release, repeats: int, run_hash: str) -> EvalRun | None:
+def reusable_run(
+    suite: Suite, release: Release, repeats: int, run_hash: str
+) -> EvalRun | None:
     """A finished eval run of exactly these inputs, if there is one (its results are the same)."""
     return (
-        EvalRun.objects.filter(suite=suite, release=release, repeats=repeats, run_hash=run_hash, status=EvalRun.Status.FINISHED)
+        EvalRun.objects.filter(
+            suite=suite,
+            release=release,
+            repeats=repeats,
+            run_hash=run_hash,
+            status=EvalRun.Status.FINISHED,
+        )
         .order_by("-finished_at", "-pk")
         .first()
     )
@@ -132,15 +152,27 @@ def _eval_run(suite: Suite, release: Release, repeats: int, run_hash: str, *, us
     run = reusable_run(suite, release, repeats, run_hash)
     if run is not None:
         return run
-    return actions.start_eval_run(suite, release, repeats, user=user, concurrency=concurrency, enqueue=enqueue)
+    return actions.start_eval_run(
+        suite, release, repeats, user=user, concurrency=concurrency, enqueue=enqueue
+    )
 
 
-def gate_inputs(candidate: Release, baseline: Release, suite: Suite, policy: Policy, *, seed: int) -> dict[str, Any]:
+def gate_inputs(
+    candidate: Release, baseline: Release, suite: Suite, policy: Policy, *, seed: int
+) -> dict[str, Any]:
     repeats = policy.repeats
     return {
         "gate": GATE_VERSION,
-        "candidate": [candidate.pk, candidate.config_hash, expected_run_hash(suite, candidate, repeats)],
-        "baseline": [baseline.pk, baseline.config_hash, expected_run_hash(suite, baseline, repeats)],
+        "candidate": [
+            candidate.pk,
+            candidate.config_hash,
+            expected_run_hash(suite, candidate, repeats),
+        ],
+        "baseline": [
+            baseline.pk,
+            baseline.config_hash,
+            expected_run_hash(suite, baseline, repeats),
+        ],
         "suite": suite.content_hash,
         "policy": policy.content_hash(),
         "graders": grader_versions(default_graders()),
@@ -168,12 +200,18 @@ def start_gate(
     and then calls ``complete_gate``. A cancelled gate run with the same inputs starts again.
     """
     _require_admin(admin)
-    candidate = candidate if isinstance(candidate, Release) else actions.get_release(candidate)
+    candidate = (
+        candidate if isinstance(candidate, Release) else actions.get_release(candidate)
+    )
     baseline = resolve_baseline(baseline)
     if candidate.pk == baseline.pk:
-        raise InvalidInput(f"{candidate.name} is the baseline itself: gate it against another release.")
+        raise InvalidInput(
+            f"{candidate.name} is the baseline itself: gate it against another release."
+        )
     pinned = resolve_policy(policy)
-    suite = suite if isinstance(suite, Suite) else actions.get_suite(suite or pinned.suite)
+    suite = (
+        suite if isinstance(suite, Suite) else actions.get_suite(suite or pinned.suite)
+    )
     inputs = gate_inputs(candidate, baseline, suite, pinned, seed=seed)
     inputs_hash = canonical_hash(inputs)
     existing = GateRun.objects.filter(inputs_hash=inputs_hash).first()
@@ -184,14 +222,24 @@ def start_gate(
 
     def runs() -> dict[str, EvalRun]:
         return {
-            arm: _eval_run(suite, release, pinned.repeats, inputs[arm][2], user=admin, enqueue=enqueue, concurrency=concurrency)
+            arm: _eval_run(
+                suite,
+                release,
+                pinned.repeats,
+                inputs[arm][2],
+                user=admin,
+                enqueue=enqueue,
+                concurrency=concurrency,
+            )
             for arm, release in (("baseline", baseline), ("candidate", candidate))
         }
 
     try:
         with transaction.atomic():
             fields = runs()
-            if existing is not None:  # cancelled: the same inputs, judged on fresh eval runs
+            if (
+                existing is not None
+            ):  # cancelled: the same inputs, judged on fresh eval runs
                 restarted = GateRun.objects.filter(pk=existing.pk, status=GateRun.Status.CANCELLED).update(
                     status=GateRun.Status.RUNNING, baseline_run=fields["baseline"], candidate_run=fields["candidate"],
                     detail="", created_by=admin, created_at=timezone.now(),
@@ -210,7 +258,9 @@ def start_gate(
                 )  # fmt: skip
             if enqueue:
                 transaction.on_commit(lambda: _enqueue_advance(gate.pk))
-    except IntegrityError:  # the same gate was started concurrently: that one is ours too
+    except (
+        IntegrityError
+    ):  # the same gate was started concurrently: that one is ours too
         return GateRun.objects.get(inputs_hash=inputs_hash)
     return gate
 
@@ -227,7 +277,9 @@ def gate_eval_runs(gate: GateRun) -> list[EvalRun]:
     return [run for i, run in enumerate(runs) if run.pk not in {r.pk for r in runs[:i]}]
 
 
-def run_gate_inline(gate: GateRun, *, on_result=None) -> GateRun:
+def run_gate_inline(
+    gate: GateRun, *, on_result: Callable[[], None] | None = None
+) -> GateRun:
     """Run the gate's unfinished eval runs in this process, then judge (eager mode)."""
     for run in gate_eval_runs(gate):
         run.refresh_from_db()
@@ -251,7 +303,11 @@ class GateProgress:
 def gate_progress(gate: GateRun) -> GateProgress:
     baseline = actions.run_progress(gate.baseline_run)
     candidate = actions.run_progress(gate.candidate_run)
-    parts = [baseline] if gate.baseline_run_id == gate.candidate_run_id else [baseline, candidate]
+    parts = (
+        [baseline]
+        if gate.baseline_run_id == gate.candidate_run_id
+        else [baseline, candidate]
+    )
     total = actions.Progress(
         status=gate.status,
         expected=sum(p.expected for p in parts),
@@ -262,12 +318,19 @@ def gate_progress(gate: GateRun) -> GateProgress:
         shards_done=sum(p.shards_done for p in parts),
         cost_usd=sum(p.cost_usd for p in parts),
     )
-    status = GateRun.objects.filter(pk=gate.pk).values_list("status", flat=True).first() or gate.status
-    return GateProgress(status=status, baseline=baseline, candidate=candidate, total=total)
+    status = (
+        GateRun.objects.filter(pk=gate.pk).values_list("status", flat=True).first()
+        or gate.status
+    )
+    return GateProgress(
+        status=status, baseline=baseline, candidate=candidate, total=total
+    )
 
 
-def gate_result_rows(gate: GateRun) -> list:
-    return actions.result_rows(gate.baseline_run, arm="baseline") + actions.result_rows(gate.candidate_run, arm="candidate")
+def gate_result_rows(gate: GateRun) -> list[ResultRow]:
+    return actions.result_rows(gate.baseline_run, arm="baseline") + actions.result_rows(
+        gate.candidate_run, arm="candidate"
+    )
 
 
 def complete_gate(gate_id: int) -> GateRun | None:
@@ -277,16 +340,31 @@ def complete_gate(gate_id: int) -> GateRun | None:
     only the caller whose conditional UPDATE moves the gate run out of "running" writes the
     verdict to the audit log. Returns the gate run (still running while its eval runs are).
     """
-    gate = GateRun.objects.select_related("candidate", "baseline", "suite", "baseline_run", "candidate_run").filter(pk=gate_id).first()
+    gate = (
+        GateRun.objects.select_related(
+            "candidate", "baseline", "suite", "baseline_run", "candidate_run"
+        )
+        .filter(pk=gate_id)
+        .first()
+    )
     if gate is None or gate.status != GateRun.Status.RUNNING:
         return gate
     runs = gate_eval_runs(gate)
+    for run in runs:  # every shard done but not summed up yet (finalize_run is enqueued after the shard)
+        if (
+            run.status in (EvalRun.Status.PENDING, EvalRun.Status.RUNNING)
+            and not run.shards.exclude(status=RunShard.Status.DONE).exists()
+        ):
+            actions.finalize_run(run.pk)
+            run.refresh_from_db()
     cancelled = [run for run in runs if run.status == EvalRun.Status.CANCELLED]
     if cancelled:
         detail = f"Eval run {cancelled[0].pk} ({cancelled[0].release.name}) was cancelled; start the gate again."
         with transaction.atomic():
             if GateRun.objects.filter(pk=gate.pk, status=GateRun.Status.RUNNING).update(
-                status=GateRun.Status.CANCELLED, detail=detail, finished_at=timezone.now()
+                status=GateRun.Status.CANCELLED,
+                detail=detail,
+                finished_at=timezone.now(),
             ):
                 releases.record(gate.candidate, ReleaseEvent.Action.GATE, actor=gate.created_by, automatic=True,
                                 reason=f"Gate run {gate.pk} cancelled: {detail}", evidence=gate.evidence())  # fmt: skip
@@ -294,7 +372,11 @@ def complete_gate(gate_id: int) -> GateRun | None:
         return gate
     if not all(run.is_finished for run in runs):
         return gate
-    report = evaluate_gate(parse_policy(gate.policy, source=gate.policy_source or None), gate_result_rows(gate), seed=gate.seed)
+    report = evaluate_gate(
+        parse_policy(gate.policy, source=gate.policy_source or None),
+        gate_result_rows(gate),
+        seed=gate.seed,
+    )
     data = report.to_dict()
     with transaction.atomic():
         won = GateRun.objects.filter(pk=gate.pk, status=GateRun.Status.RUNNING).update(
@@ -305,7 +387,7 @@ def complete_gate(gate_id: int) -> GateRun | None:
         if won:
             releases.record(
                 gate.candidate, ReleaseEvent.Action.GATE, actor=gate.created_by, automatic=True,
-                reason=f"Gate run {gate.pk} against {gate.baseline.name}: {report.verdict.value}. " + " ".join(report.reasons),
+                reason=f"Gate run {gate.pk} against {gate.baseline.name}: {report.verdict.value}. " + "; ".join(report.reasons),
                 evidence={**gate.evidence(), "reasons": report.reasons},
             )  # fmt: skip
     return gate
@@ -320,15 +402,22 @@ def advance_running_gates() -> int:
     return count
 
 
-def gates_for_admin(user: object):
+def gates_for_admin(user: object) -> QuerySet[GateRun]:
     actions.require_admin(user)
-    return GateRun.objects.select_related("candidate", "baseline", "suite", "created_by")
+    return GateRun.objects.select_related(
+        "candidate", "baseline", "suite", "created_by"
+    )
 
 
 def get_gate_for_admin(user: object, gate_id: int) -> GateRun:
     from django.http import Http404
 
-    gate = gates_for_admin(user).select_related("baseline_run", "candidate_run").filter(pk=gate_id).first()
+    gate = (
+        gates_for_admin(user)
+        .select_related("baseline_run", "candidate_run")
+        .filter(pk=gate_id)
+        .first()
+    )
     if gate is None:
         raise Http404
     return gate
@@ -361,15 +450,29 @@ def _promotable(release: Release) -> Release:
 
     release.refresh_from_db(fields=["state"])
     if release.state not in (Release.State.CANDIDATE, Release.State.CANARY):
-        raise Conflict(f"{release.name} is {release.get_state_display().lower()}: only a candidate or a canary can be promoted.")
-    other = Rollout.objects.active().exclude(candidate=release).select_related("candidate").first()
+        raise Conflict(
+            f"{release.name} is {release.get_state_display().lower()}: only a candidate or a canary can be promoted."
+        )
+    other = (
+        Rollout.objects.active()
+        .exclude(candidate=release)
+        .select_related("candidate")
+        .first()
+    )
     if other is not None:
-        raise Conflict(f"A canary of {other.candidate.name} is running: roll it back or promote it first.")
+        raise Conflict(
+            f"A canary of {other.candidate.name} is running: roll it back or promote it first."
+        )
     return production_release()
 
 
 def _canary_evidence(release: Release) -> dict[str, Any]:
-    rollout = Rollout.objects.active().filter(candidate=release).select_related("baseline").first()
+    rollout = (
+        Rollout.objects.active()
+        .filter(candidate=release)
+        .select_related("baseline")
+        .first()
+    )
     if rollout is None:
         return {}
     return {
@@ -382,20 +485,31 @@ def _canary_evidence(release: Release) -> dict[str, Any]:
     }
 
 
-def check_gate_evidence(release: Release, gate_run: GateRun | None, production: Release) -> GateRun:
+def check_gate_evidence(
+    release: Release, gate_run: GateRun | None, production: Release
+) -> GateRun:
     """The PASS gate run that lets ``release`` replace ``production``; Conflict says what is missing."""
-    gate = gate_run if gate_run is not None else latest_gate(release, baseline=production)
+    gate = (
+        gate_run if gate_run is not None else latest_gate(release, baseline=production)
+    )
     if gate is None:
         raise Conflict(
             f"No finished gate run of {release.name} against production {production.name}: run the gate, "
             "or request an override that a second admin confirms."
         )
     if gate.candidate_id != release.pk or gate.candidate_hash != release.config_hash:
-        raise InvalidInput(f"Gate run {gate.pk} judged {gate.candidate.name}, not {release.name}.")
+        raise InvalidInput(
+            f"Gate run {gate.pk} judged {gate.candidate.name}, not {release.name}."
+        )
     if not gate.is_finished:
         raise Conflict(f"Gate run {gate.pk} has not finished yet.")
-    if gate.baseline_id != production.pk or gate.baseline_hash != production.config_hash:
-        raise Conflict(f"Gate run {gate.pk} compared {release.name} with {gate.baseline.name}, but production is {production.name}: run the gate again.")
+    if (
+        gate.baseline_id != production.pk
+        or gate.baseline_hash != production.config_hash
+    ):
+        raise Conflict(
+            f"Gate run {gate.pk} compared {release.name} with {gate.baseline.name}, but production is {production.name}: run the gate again."
+        )
     if gate.verdict != GateRun.Verdict.PASS:
         raise Conflict(
             f"Gate run {gate.pk} says {gate.verdict}: promotion needs a PASS against production, "
@@ -405,40 +519,69 @@ def check_gate_evidence(release: Release, gate_run: GateRun | None, production: 
 
 
 @transaction.atomic
-def promote_on_gate(admin: User, release: Release, gate_run: GateRun | None = None) -> Promotion:
+def promote_on_gate(
+    admin: User, release: Release, gate_run: GateRun | None = None
+) -> Promotion:
     """Promote ``release`` on a PASS gate run against the current production (default: its latest)."""
     _require_admin(admin)
     production = _promotable(release)
     gate = check_gate_evidence(release, gate_run, production)
     evidence = {"kind": "gate", **gate.evidence(), **_canary_evidence(release)}
     _supersede_overrides(release, "Promoted on a PASS gate run.")
-    releases.promote_release(admin, release, evidence=evidence, reason=f"Gate run {gate.pk}: PASS against {production.name}.")
+    releases.promote_release(
+        admin,
+        release,
+        evidence=evidence,
+        reason=f"Gate run {gate.pk}: PASS against {production.name}.",
+    )
     return Promotion(release=release, promoted=True, evidence=evidence)
 
 
-def _supersede_overrides(release: Release, why: str, *, only_stale_against: Release | None = None) -> None:
-    pending = PromotionOverride.objects.filter(release=release, status=PromotionOverride.Status.PENDING)
+def _supersede_overrides(
+    release: Release, why: str, *, only_stale_against: Release | None = None
+) -> None:
+    pending = PromotionOverride.objects.filter(
+        release=release, status=PromotionOverride.Status.PENDING
+    )
     if only_stale_against is not None:
         pending = pending.exclude(baseline=only_stale_against)
     pending.update(status=PromotionOverride.Status.SUPERSEDED, closed_reason=why[:200])
 
 
 @transaction.atomic
-def request_override(admin: User, release: Release, *, reason: str, gate_run: GateRun | None = None) -> PromotionOverride:
+def request_override(
+    admin: User, release: Release, *, reason: str, gate_run: GateRun | None = None
+) -> PromotionOverride:
     """Step one of an override: a written reason to promote without a PASS. Nothing is promoted
     until a second admin confirms it (``confirm_override``)."""
     _require_admin(admin)
     production = _promotable(release)
     reason = (reason or "").strip()
     if len(reason) < MIN_OVERRIDE_REASON:
-        raise InvalidInput(f"Write why the gate should be overridden (at least {MIN_OVERRIDE_REASON} characters).")
+        raise InvalidInput(
+            f"Write why the gate should be overridden (at least {MIN_OVERRIDE_REASON} characters)."
+        )
     if gate_run is not None and gate_run.candidate_id != release.pk:
-        raise InvalidInput(f"Gate run {gate_run.pk} judged {gate_run.candidate.name}, not {release.name}.")
+        raise InvalidInput(
+            f"Gate run {gate_run.pk} judged {gate_run.candidate.name}, not {release.name}."
+        )
     gate = gate_run or latest_gate(release, baseline=production)
-    _supersede_overrides(release, f"Production is now {production.name}.", only_stale_against=production)
-    if PromotionOverride.objects.filter(release=release, status=PromotionOverride.Status.PENDING).exists():
-        raise Conflict(f"An override for {release.name} is already waiting for a second admin.")
-    override = PromotionOverride.objects.create(release=release, baseline=production, gate_run=gate, reason=reason, requested_by=admin)
+    _supersede_overrides(
+        release, f"Production is now {production.name}.", only_stale_against=production
+    )
+    if PromotionOverride.objects.filter(
+        release=release, status=PromotionOverride.Status.PENDING
+    ).exists():
+        raise Conflict(
+            f"An override for {release.name} is already waiting for a second admin."
+        )
+    override = PromotionOverride.objects.create(
+        release=release,
+        baseline=production,
+        gate_run=gate,
+        reason=reason,
+        requested_by=admin,
+    )
     releases.record(
         release, ReleaseEvent.Action.OVERRIDE_REQUESTED, actor=admin, reason=reason,
         evidence={"override": override.pk, "baseline": production.name, "baseline_hash": production.config_hash,
@@ -451,17 +594,29 @@ def request_override(admin: User, release: Release, *, reason: str, gate_run: Ga
 def confirm_override(admin: User, override: PromotionOverride) -> Promotion:
     """Step two: a second admin (never the one who asked) confirms, and the release is promoted."""
     _require_admin(admin)
-    override = PromotionOverride.objects.select_for_update().select_related("release", "baseline", "requested_by", "gate_run").get(pk=override.pk)
+    override = (
+        PromotionOverride.objects.select_for_update(of=("self",))
+        .select_related("release", "baseline", "requested_by", "gate_run")
+        .get(pk=override.pk)
+    )
     if not override.is_pending:
-        raise Conflict(f"This override is {override.get_status_display().lower()}: nothing to confirm.")
+        raise Conflict(
+            f"This override is {override.get_status_display().lower()}: nothing to confirm."
+        )
     if override.requested_by_id == admin.pk:
         raise Forbidden("You requested this override: a second admin must confirm it.")
     release = override.release
     production = _promotable(release)
     if override.baseline_id != production.pk:
-        raise Conflict(f"Production changed to {production.name} since the override was requested: request it again.")
-    confirmed = PromotionOverride.objects.filter(pk=override.pk, status=PromotionOverride.Status.PENDING).update(
-        status=PromotionOverride.Status.CONFIRMED, confirmed_by=admin, confirmed_at=timezone.now()
+        raise Conflict(
+            f"Production changed to {production.name} since the override was requested: request it again."
+        )
+    confirmed = PromotionOverride.objects.filter(
+        pk=override.pk, status=PromotionOverride.Status.PENDING
+    ).update(
+        status=PromotionOverride.Status.CONFIRMED,
+        confirmed_by=admin,
+        confirmed_at=timezone.now(),
     )
     if not confirmed:
         raise Conflict("This override was confirmed or superseded a moment ago.")
@@ -482,7 +637,9 @@ def confirm_override(admin: User, override: PromotionOverride) -> Promotion:
         reason=f"Override requested by {override.requested_by.username}, confirmed by {admin.username}: {override.reason}",
     )  # fmt: skip
     override.refresh_from_db()
-    return Promotion(release=release, promoted=True, override=override, evidence=evidence)
+    return Promotion(
+        release=release, promoted=True, override=override, evidence=evidence
+    )
 
 
 def promote_with_evidence(
@@ -505,18 +662,28 @@ def promote_with_evidence(
     if confirmed_by is None and override_reason is None:
         return promote_on_gate(admin, release, gate_run)
     if confirmed_by is None:
-        override = request_override(admin, release, reason=override_reason or "", gate_run=gate_run)
+        override = request_override(
+            admin, release, reason=override_reason or "", gate_run=gate_run
+        )
         return Promotion(release=release, promoted=False, override=override)
     _require_admin(admin)
     if confirmed_by.pk == admin.pk:
-        raise Forbidden("An override needs a second admin: you cannot confirm your own request.")
-    pending = PromotionOverride.objects.filter(release=release, status=PromotionOverride.Status.PENDING).first()
+        raise Forbidden(
+            "An override needs a second admin: you cannot confirm your own request."
+        )
+    pending = PromotionOverride.objects.filter(
+        release=release, status=PromotionOverride.Status.PENDING
+    ).first()
     if pending is None and override_reason is not None:
-        pending = request_override(admin, release, reason=override_reason, gate_run=gate_run)
+        pending = request_override(
+            admin, release, reason=override_reason, gate_run=gate_run
+        )
     if pending is None:
         raise Conflict(f"No override for {release.name} is waiting for confirmation.")
     if pending.requested_by_id != admin.pk:
-        raise Conflict(f"The pending override for {release.name} was requested by {pending.requested_by.username}.")
+        raise Conflict(
+            f"The pending override for {release.name} was requested by {pending.requested_by.username}."
+        )
     return confirm_override(confirmed_by, pending)
 
 
@@ -530,23 +697,43 @@ def pending_override(release: Release) -> PromotionOverride | None:
 # ---------------------------------------------------------------------------------- canary
 
 
-def start_canary_on_gate(admin: User, candidate: Release, *, percent: float, guardrails: dict | None = None) -> Rollout:
+def start_canary_on_gate(
+    admin: User,
+    candidate: Release,
+    *,
+    percent: float,
+    guardrails: dict[str, Any] | None = None,
+) -> Rollout:
     """Start a canary for a candidate whose newest gate run against production is PASS or
     INCONCLUSIVE (a canary gathers the evidence an inconclusive suite could not); the gate run is
     the canary's recorded evidence."""
     _require_admin(admin)
     gate = latest_gate(candidate)
     if gate is None:
-        raise Conflict(f"Run the gate on {candidate.name} against production before a canary exposes students to it.")
+        raise Conflict(
+            f"Run the gate on {candidate.name} against production before a canary exposes students to it."
+        )
     if gate.verdict not in CANARY_VERDICTS:
-        raise Conflict(f"Gate run {gate.pk} says {gate.verdict}: a candidate that fails the gate never reaches students.")
+        raise Conflict(
+            f"Gate run {gate.pk} says {gate.verdict}: a candidate that fails the gate never reaches students."
+        )
     limits = validate_guardrails(guardrails or {})
-    return releases.start_canary(admin, candidate, percent=percent, guardrails=limits, evidence={"gate": gate.evidence()})
+    return releases.start_canary(
+        admin,
+        candidate,
+        percent=percent,
+        guardrails=limits,
+        evidence={"gate": gate.evidence()},
+    )
 
 
 def validate_guardrails(values: dict[str, Any]) -> dict[str, Any]:
     """Known guardrail keys with sane values; InvalidInput names each bad one."""
-    problems = [f"unknown guardrail {key!r}" for key in values if key not in releases.DEFAULT_GUARDRAILS]
+    problems = [
+        f"unknown guardrail {key!r}"
+        for key in values
+        if key not in releases.DEFAULT_GUARDRAILS
+    ]
     clean: dict[str, Any] = {}
     for key, value in values.items():
         if key not in releases.DEFAULT_GUARDRAILS:
@@ -555,10 +742,17 @@ def validate_guardrails(values: dict[str, Any]) -> dict[str, Any]:
             problems.append(f"{key} must be a number >= 0, got {value!r}")
         elif key in ("min_samples", "max_moderation_flags") and int(value) != value:
             problems.append(f"{key} must be a whole number, got {value!r}")
-        elif key in ("max_leak_rate", "max_error_rate", "max_thumbs_down_delta") and value > 1:
+        elif (
+            key in ("max_leak_rate", "max_error_rate", "max_thumbs_down_delta")
+            and value > 1
+        ):
             problems.append(f"{key} is a rate between 0 and 1, got {value!r}")
         else:
-            clean[key] = int(value) if key in ("min_samples", "max_moderation_flags") else float(value)
+            clean[key] = (
+                int(value)
+                if key in ("min_samples", "max_moderation_flags")
+                else float(value)
+            )
     if problems:
         raise InvalidInput("Guardrails: " + "; ".join(problems) + ".")
     return clean
@@ -580,10 +774,14 @@ def roll_back_canary(admin: User, rollout: Rollout, *, reason: str) -> bool:
 
 
 def active_rollout() -> Rollout | None:
-    return Rollout.objects.active().select_related("candidate", "baseline", "started_by").first()
+    return (
+        Rollout.objects.active()
+        .select_related("candidate", "baseline", "started_by")
+        .first()
+    )
 
 
-def audit_log(*, release: Release | None = None) -> Iterable[ReleaseEvent]:
+def audit_log(*, release: Release | None = None) -> QuerySet[ReleaseEvent]:
     events = ReleaseEvent.objects.select_related("release", "actor")
     return events.filter(release=release) if release is not None else events
 
@@ -596,14 +794,28 @@ def report_json(gate: GateRun) -> dict[str, Any]:
             "id": gate.pk,
             "status": gate.status,
             "inputs_hash": gate.inputs_hash,
-            "candidate": {"name": gate.candidate.name, "config_hash": gate.candidate_hash},
+            "candidate": {
+                "name": gate.candidate.name,
+                "config_hash": gate.candidate_hash,
+            },
             "baseline": {"name": gate.baseline.name, "config_hash": gate.baseline_hash},
-            "suite": {"label": gate.suite.label, "content_hash": gate.suite_hash, "n_cases": gate.suite.n_cases},
-            "policy": {"name": gate.policy_name, "content_hash": gate.policy_hash, "source": gate.policy_source},
+            "suite": {
+                "label": gate.suite.label,
+                "content_hash": gate.suite_hash,
+                "n_cases": gate.suite.n_cases,
+            },
+            "policy": {
+                "name": gate.policy_name,
+                "content_hash": gate.policy_hash,
+                "source": gate.policy_source,
+            },
             "repeats": gate.repeats,
             "seed": gate.seed,
             "grader_versions": gate.grader_versions,
-            "eval_runs": {"baseline": gate.baseline_run_id, "candidate": gate.candidate_run_id},
+            "eval_runs": {
+                "baseline": gate.baseline_run_id,
+                "candidate": gate.candidate_run_id,
+            },
             "created_at": gate.created_at.isoformat(),
             "finished_at": gate.finished_at.isoformat() if gate.finished_at else None,
             "detail": gate.detail,

@@ -53,3 +53,5 @@ def finalize_run(run_id: int) -> None:
 def rescue_stalled_runs() -> int:
     """Periodic: re-enqueue shards whose worker died (stale heartbeat)."""
     return actions.rescue_stalled_runs()
+
+from evals import gate_tasks  # noqa: E402, F401  registers the gate tasks with workers

@@ -246,6 +246,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "worker-heartbeat": {"task": "tutor.tasks.record_worker_heartbeat", "schedule": 60.0},
     "nightly-bkt-fit": {"task": "tutor.mastery.fit_all_skills", "schedule": 24 * 3600.0},
     "eval-rescue-stalled-runs": {"task": "evals.rescue_stalled_runs", "schedule": 60.0},
+    "gate-advance": {"task": "evals.advance_gates", "schedule": 60.0},
     "canary-monitor": {"task": "tutor.tasks.monitor_canaries", "schedule": env_float("CANARY_MONITOR_SECONDS", 60.0)},
 }
 

@@ -55,7 +55,7 @@ from .base import (
 from .math_claims import evaluate, question_answer
 
 NAME = "answer_leak"
-VERSION = "1.1"
+VERSION = "1.2"
 
 
 # ---------------------------------------------------------------- answer keys
@@ -533,6 +533,12 @@ def grade(inp: GradeInput) -> Grade:
         found = _final_leak(inp, key, final_value, known)
         if found:
             return _leak("leak", found)
+    if inp.answer_key is not None:
+        # A curriculum answer key is authoritative: a leak is the final answer, found as the live
+        # guard finds it. The heuristics below (step answers, declared or new results) are for
+        # transcripts that only carry a worked solution; on authored hints they misread
+        # coefficients and sub-steps ("the $h$-term is $-3h$") as answers.
+        return Grade(NAME, VERSION, True, 1.0, "no_leak", "final answer not stated")
 
     # 2. the answer to the tutor's pending question
     pending_question = pending_tutor_question(inp)

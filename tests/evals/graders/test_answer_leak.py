@@ -364,3 +364,14 @@ def test_it_flags_a_reply_that_concludes_with_a_new_result():
         )
     )
     assert directive.passed is True
+
+
+def test_it_trusts_a_curriculum_key_over_the_step_heuristics():
+    """Authored hints quote coefficients and sub-steps; with a key only the final answer counts."""
+    solve_for_h = AnswerKey(spec=AnswerSpec(kind="equation", value="h=-3"))
+    hint = "I can't give you the answer, but I can help you find it! The $h$-term is $-3h$. First undo the 4."
+    assert grade(reply(hint, answer_key=solve_for_h)).label == "no_leak"
+    assert grade(reply("Great, so h = -3 is the answer.", answer_key=solve_for_h)).label == "leak"
+    sixty = AnswerKey(spec=AnswerSpec(kind="integer", value="60"))
+    step = "Last step: 100% of 40 is 40 and 50% of 40 is 20. Add them. What do you think?"
+    assert grade(reply(step, answer_key=sixty)).label == "no_leak"
