@@ -87,7 +87,7 @@ UNCACHED_BACKENDS = frozenset({"replay"})  # the recording already is the cache
 
 
 def heartbeat_seconds() -> float:
-    return float(getattr(settings, "EVALS_SHARD_HEARTBEAT_SECONDS", 5.0))
+    return settings.EVALS_SHARD_HEARTBEAT_SECONDS
 
 
 def worker_name() -> str:

@@ -241,6 +241,7 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_RESULT_BACKEND = None
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+EVALS_SHARD_HEARTBEAT_SECONDS = env_float("EVALS_SHARD_HEARTBEAT_SECONDS", 5.0)
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT + 60}
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "worker-heartbeat": {"task": "tutor.tasks.record_worker_heartbeat", "schedule": 60.0},

@@ -320,11 +320,14 @@ def build_context(message: Message) -> ctx.TutorContext:
             misconception_code=checked.misconception.code if checked.misconception else None,
             misconception_feedback=checked.misconception.feedback if checked.misconception else None,
         )
-    masteries = {m.skill_id: m for m in Mastery.objects.filter(student=student)}
+    needed = list(skill.prerequisites.all())
+    masteries = {
+        m.skill_id: m for m in Mastery.objects.filter(student=student, skill_id__in=[skill.pk, *(p.pk for p in needed)])
+    }
     prerequisites = tuple(
         ctx.SkillMastery(p.name, masteries[p.pk].level if p.pk in masteries else "not_started",
                          masteries[p.pk].p_known if p.pk in masteries else p.bkt_prior)
-        for p in skill.prerequisites.all()
+        for p in needed
     )  # fmt: skip
     own = masteries.get(skill.pk)
     # The ladder as it stood at this message (a replayed or retried reply must not jump ahead).
