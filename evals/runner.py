@@ -34,6 +34,7 @@ Metrics per result (all in [0, 1]; see docs/evals.md):
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
@@ -417,19 +418,25 @@ class BatchWriter:
 
     async def flush(self) -> None:
         async with self.lock:
-            caches, results = self.caches, self.results
-            self.caches, self.results = [], []
+            caches, results = self.caches[:], self.results[:]
             if not caches and not results:
                 return
             await sync_to_async(_write_batch)(caches, results)
+            # Dropped only once written: a flush interrupted mid-write leaves them for the next
+            # one, and writing a row twice is harmless (unique per run, case and repeat).
+            del self.caches[: len(caches)]
+            del self.results[: len(results)]
             if self.on_result is not None:
                 for _ in results:
                     await sync_to_async(self.on_result)()
 
-    async def flush_periodically(self) -> None:
-        while True:
-            await asyncio.sleep(self.FLUSH_SECONDS)
+    async def flush_until(self, stop: asyncio.Event) -> None:
+        """Flush every FLUSH_SECONDS until ``stop`` is set, then once more."""
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), self.FLUSH_SECONDS)
             await self.flush()
+        await self.flush()  # what arrived while the last periodic write was in progress
 
 
 async def _run_prepared(prepared: PreparedShard, token: str, on_result: Callable[[], None] | None) -> int:
@@ -445,8 +452,9 @@ async def _run_prepared(prepared: PreparedShard, token: str, on_result: Callable
                 lost = True
 
     writer = BatchWriter(run, on_result)
+    stop_flushing = asyncio.Event()
     beating = asyncio.create_task(heartbeat())
-    flushing = asyncio.create_task(writer.flush_periodically())
+    flushing = asyncio.create_task(writer.flush_until(stop_flushing))
     try:
         return await run_items(
             prepared.items,
@@ -460,9 +468,11 @@ async def _run_prepared(prepared: PreparedShard, token: str, on_result: Callable
         )
     finally:
         beating.cancel()
-        flushing.cancel()
-        if not lost:
-            await writer.flush()
+        if lost:
+            flushing.cancel()  # the new claimant writes what is still buffered
+        else:
+            stop_flushing.set()  # never cancelled mid-write: that would drop the batch it holds
+            await flushing
 
 
 def execute_shard(run_id: int, index: int, *, worker: str | None = None, on_result: Callable[[], None] | None = None) -> str:

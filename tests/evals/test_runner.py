@@ -440,3 +440,24 @@ def test_the_gate_catches_a_release_that_gives_answers_away(db, problem, django_
     assert any("answer_leak" in reason for reason in report.reasons)
     assert {r.metrics["answer_leak"] for r in rows if r.arm == "candidate"} == {1.0}
     assert {r.metrics["answer_leak"] for r in rows if r.arm == "baseline"} == {0.0}
+
+
+def test_no_result_is_lost_when_the_shard_ends_during_a_periodic_write(suite, monkeypatch):
+    """The periodic flush may be mid-write when the last case finishes; that batch must land."""
+    import time as clock
+
+    from tutor.engine.routing import fallback_release
+
+    write_batch = runner._write_batch
+
+    def slow_write(caches, results):
+        clock.sleep(0.05)
+        write_batch(caches, results)
+
+    monkeypatch.setattr(runner, "_write_batch", slow_write)
+    monkeypatch.setattr(runner.BatchWriter, "FLUSH_SECONDS", 0.001)
+    run = start(suite, fallback_release(), repeats=3, shard_size=2)
+
+    assert run.status == EvalRun.Status.FINISHED
+    assert (run.n_results, run.n_errors) == (18, 0)
+    assert EvalResult.objects.filter(run=run).count() == 18
