@@ -71,9 +71,10 @@ def free_port() -> int:
 
 
 class Server:
-    """One uvicorn process serving the app (what production runs, times N)."""
+    """uvicorn serving the app: one process by default (what production runs, times N)."""
 
-    def __init__(self, env: dict[str, str]) -> None:
+    def __init__(self, env: dict[str, str], workers: int = 1) -> None:
+        self.workers = workers
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {**os.environ, **env}
@@ -82,7 +83,8 @@ class Server:
     def __enter__(self) -> Server:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "tutor.asgi:application", "--host", "127.0.0.1",
-             "--port", str(self.port), "--log-level", "warning", "--no-access-log", "--lifespan", "off"],
+             "--port", str(self.port), "--log-level", "warning", "--no-access-log", "--lifespan", "off",
+             "--workers", str(self.workers)],
             cwd=ROOT, env=self.env,
         )  # fmt: skip
         deadline = time.monotonic() + 30

@@ -86,6 +86,12 @@ async def _tutor(fake, only: set[str], quick: bool) -> dict:
         if "stream" in only:
             figures["first_byte"] = await tutor_bench.first_byte_overhead(server, data, fake, 10 if quick else 30)
             figures["streams"] = await tutor_bench.concurrent_streams(server, data, fake, 100 if quick else 500)
+    if "turn" in only:
+        # Production scales out with more processes: the same comparison on one process per core.
+        workers = os.cpu_count() or 1
+        with Server(env, workers=workers) as server:
+            row = await tutor_bench.turn_overhead(server, data, fake, 16, 160 if quick else 800)
+            figures["turn_scaled"] = {**row, "workers": workers}
     return figures
 
 
@@ -100,6 +106,13 @@ def render(f: dict) -> str:
             lines.append(
                 f"| {row['concurrency']} | {t['p50_ms']} | {t['p95_ms']} | {t['per_second']} | {r['p50_ms']} | "
                 f"{r['p95_ms']} | {row['p95_ratio']} | {t['errors']}+{r['errors']} |"
+            )
+        if "turn_scaled" in f:
+            row = f["turn_scaled"]
+            t, r = row["turn"], row["reference"]
+            lines.append(
+                f"| {row['concurrency']}, {row['workers']} uvicorn workers | {t['p50_ms']} | {t['p95_ms']} | "
+                f"{t['per_second']} | {r['p50_ms']} | {r['p95_ms']} | {row['p95_ratio']} | {t['errors']}+{r['errors']} |"
             )
         lines.append("")
     if "first_byte" in f:

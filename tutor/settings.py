@@ -126,13 +126,14 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # WhiteNoise, sync-only and last on purpose: the chain above runs in one thread (tutor/middleware.py).
+    "tutor.middleware.StaticFilesMiddleware",
 ]
 
 ROOT_URLCONF = "tutor.urls"

@@ -23,6 +23,7 @@ from decimal import Decimal
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import IntegrityError, close_old_connections, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from curriculum.checking import Verdict, check_answer
@@ -173,6 +174,7 @@ async def db_step(fn, *args):
 class ReplyEvent:
     kind: str  # delta | replace | reset | done | error
     data: dict
+    reply: Message | None = field(default=None, compare=False)  # on done: the stored reply (never sent)
 
 
 @dataclass
@@ -182,7 +184,10 @@ class _Job:
     finished: bool = False
 
     def push(self, kind: str, **data) -> None:
-        self.events.append(ReplyEvent(kind, data))
+        self.add(ReplyEvent(kind, data))
+
+    def add(self, event: ReplyEvent) -> None:
+        self.events.append(event)
         self.changed.set()
 
 
@@ -197,7 +202,7 @@ async def reply_events(message_id: int) -> AsyncIterator[ReplyEvent]:
         claimed = await db_step(_claim, message_id)
         if claimed == "complete":
             reply = await db_step(_stored_reply, message_id)
-            yield ReplyEvent("done", _reply_payload(reply))
+            yield _done(reply)
             return
         job = _jobs.get(message_id)
         if job is None and claimed == "claimed":
@@ -224,22 +229,28 @@ async def reply_events(message_id: int) -> AsyncIterator[ReplyEvent]:
 
 async def complete_reply(message_id: int) -> Message | None:
     """Run a reply to the end (for the JSON API and tests); the stored tutor message, or None."""
-    async for _ in reply_events(message_id):
-        pass
+    last = None
+    async for event in reply_events(message_id):
+        last = event
+    if last is not None and last.reply is not None:
+        return last.reply
     return await db_step(_stored_reply, message_id)
 
 
 def _claim(message_id: int) -> str:
-    """'claimed' when this process may generate, 'complete' when a reply exists, 'busy' otherwise."""
+    """'claimed' when this process may generate, 'complete' when a reply exists, 'busy' otherwise.
+
+    A student message and its reply become complete in one transaction, so a claimable message
+    (pending, failed, or streaming in a process that died) never has a reply yet.
+    """
+    stale = timezone.now() - timedelta(seconds=settings.TUTOR_PROVIDER_TIMEOUT * 4)
+    claimable = Q(status__in=[Message.Status.PENDING, Message.Status.FAILED]) | Q(
+        status=Message.Status.STREAMING, created_at__lt=stale
+    )
+    if Message.objects.filter(claimable, pk=message_id, role=Message.Role.STUDENT).update(status=Message.Status.STREAMING):
+        return "claimed"
     if Message.objects.filter(reply_to_id=message_id, status=Message.Status.COMPLETE).exists():
         return "complete"
-    stale = timezone.now() - timedelta(seconds=settings.TUTOR_PROVIDER_TIMEOUT * 4)
-    claimable = Message.objects.filter(pk=message_id, role=Message.Role.STUDENT).filter(
-        status__in=[Message.Status.PENDING, Message.Status.FAILED]
-    ) | Message.objects.filter(pk=message_id, status=Message.Status.STREAMING, created_at__lt=stale)
-    updated = Message.objects.filter(pk__in=claimable.values("pk")).update(status=Message.Status.STREAMING)
-    if updated:
-        return "claimed"
     if not Message.objects.filter(pk=message_id).exists():
         raise NotFound("No such message.")
     return "busy"
@@ -250,7 +261,7 @@ async def _wait_for_other_process(message_id: int) -> AsyncIterator[ReplyEvent]:
     while time.monotonic() < deadline:
         reply = await db_step(_stored_reply, message_id)
         if reply is not None:
-            yield ReplyEvent("done", _reply_payload(reply))
+            yield _done(reply)
             return
         await asyncio.sleep(0.25)
     yield ReplyEvent("error", {"detail": UNAVAILABLE, "retryable": True})
@@ -260,6 +271,10 @@ def _stored_reply(message_id: int) -> Message | None:
     return (
         Message.objects.filter(reply_to_id=message_id, status=Message.Status.COMPLETE).select_related("release").first()
     )
+
+
+def _done(reply: Message) -> ReplyEvent:
+    return ReplyEvent("done", _reply_payload(reply), reply=reply)
 
 
 def _reply_payload(reply: Message) -> dict:
@@ -303,10 +318,10 @@ def build_context(message: Message) -> ctx.TutorContext:
     problem, student = session.problem, session.student
     skill = problem.skill
     # The window never needs more than the last few dozen messages, however long the session.
-    recent = session.messages.filter(pk__lt=message.pk).complete().order_by("-created_at", "-id")[:HISTORY_MESSAGES]
-    earlier = list(reversed(recent))
-    history = ctx.window_history([ctx.HistoryTurn(m.role, m.text) for m in earlier])
-    student_texts = [m.text for m in earlier if m.role == Message.Role.STUDENT] + [message.text]
+    recent = session.messages.filter(pk__lt=message.pk).complete().order_by("-created_at", "-id")
+    earlier = list(reversed(recent.values_list("role", "text")[:HISTORY_MESSAGES]))
+    history = ctx.window_history([ctx.HistoryTurn(role, text) for role, text in earlier])
+    student_texts = [text for role, text in earlier if role == Message.Role.STUDENT] + [message.text]
     known = ctx.known_values(problem.prompt, student_texts)
     verdict = None
     attempt = Attempt.objects.filter(message=message).first() if message.kind == Message.Kind.ANSWER else None
@@ -320,15 +335,14 @@ def build_context(message: Message) -> ctx.TutorContext:
             misconception_code=checked.misconception.code if checked.misconception else None,
             misconception_feedback=checked.misconception.feedback if checked.misconception else None,
         )
-    needed = list(skill.prerequisites.all())
+    needed = list(skill.prerequisites.values_list("pk", "name", "bkt_prior"))
     masteries = {
-        m.skill_id: m for m in Mastery.objects.filter(student=student, skill_id__in=[skill.pk, *(p.pk for p in needed)])
+        skill_id: (level, p_known)
+        for skill_id, level, p_known in Mastery.objects.filter(
+            student=student, skill_id__in=[skill.pk, *(pk for pk, _, _ in needed)]
+        ).values_list("skill_id", "level", "p_known")
     }
-    prerequisites = tuple(
-        ctx.SkillMastery(p.name, masteries[p.pk].level if p.pk in masteries else "not_started",
-                         masteries[p.pk].p_known if p.pk in masteries else p.bkt_prior)
-        for p in needed
-    )  # fmt: skip
+    prerequisites = tuple(ctx.SkillMastery(name, *masteries.get(pk, ("not_started", prior))) for pk, name, prior in needed)
     own = masteries.get(skill.pk)
     # The ladder as it stood at this message (a replayed or retried reply must not jump ahead).
     hints_given = min(
@@ -351,7 +365,7 @@ def build_context(message: Message) -> ctx.TutorContext:
         grade=problem.grade,
         verdict=verdict,
         solved=session.is_solved and not (attempt and attempt.correct),
-        mastery=ctx.SkillMastery(skill.name, own.level, own.p_known) if own else None,
+        mastery=ctx.SkillMastery(skill.name, *own) if own else None,
         prerequisites=prerequisites,
         history=history,
         known_values=known,
@@ -363,7 +377,7 @@ async def _generate(message_id: int, job: _Job) -> None:
         plan = await db_step(_plan, message_id)
         outcome = await _run_reply(plan, job)
         reply = await db_step(_store_reply, plan, outcome)
-        job.push("done", **_reply_payload(reply))
+        job.add(_done(reply))
     except Exception as error:  # the student must see a clear message, whatever broke
         log.exception("tutor reply failed for message %s", message_id)
         await db_step(_mark_failed, message_id, repr(error)[:200])

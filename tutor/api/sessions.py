@@ -139,7 +139,7 @@ class TurnView(APIView):
         data.is_valid(raise_exception=True)
         turn = tutoring.submit_turn(request.user, session, **data.validated_data)
         reply = async_to_sync(tutoring.complete_reply)(turn.message.pk)
-        turn.message.refresh_from_db()
+        turn.message.refresh_from_db(fields=["status"])
         body = {
             "message": MessageOutput(turn.message).data,
             "verdict": verdict_data(turn),

@@ -6,6 +6,10 @@ bound to the loop it first ran on, so each loop (the ASGI server's, a Celery tas
 asyncio.run, an async_to_sync call) gets its own. Clients of closed loops are dropped on the
 next lookup; to close their connections cleanly, `await aclose_clients()` before a
 short-lived loop ends.
+
+Requests and responses go through the SDK's client (its HTTP, auth, errors and SSE decoding)
+as plain JSON rather than its typed models: building those costs more CPU than the HTTP call
+itself, on every turn and on every eval call.
 """
 
 from __future__ import annotations
@@ -129,31 +133,23 @@ class OpenAIBackend:
             return
 
         try:
-            stream = await client.chat.completions.create(
-                stream=True, stream_options={"include_usage": True}, **kwargs
+            stream = await client.post(
+                "/chat/completions",
+                body={**_body(kwargs), "stream": True, "stream_options": {"include_usage": True}},
+                cast_to=object,
+                stream=True,
+                stream_cls=openai.AsyncStream[object],
+                options={"timeout": kwargs["timeout"]},
             )
         except (openai.OpenAIError, ValueError) as exc:
             raise classify(exc) from exc
         finished = False
         try:
             async for chunk in stream:
-                reported = getattr(chunk, "usage", None)
-                choices = getattr(chunk, "choices", None)
-                if not isinstance(choices, list) or (not choices and reported is None):
-                    raise ProviderError("malformed", "stream chunk without choices")
-                usage.model = getattr(chunk, "model", None) or usage.model
-                if reported is not None:
-                    _read_usage(reported, usage)
-                for choice in choices:
-                    if (getattr(choice, "index", 0) or 0) != 0:
-                        continue
-                    if getattr(choice, "finish_reason", None):
+                for delta in _read_chunk(chunk, usage):
+                    if delta is None:
                         finished = True
-                        usage.finish_reason = choice.finish_reason
-                    delta = getattr(getattr(choice, "delta", None), "content", None)
-                    if delta is not None and not isinstance(delta, str):
-                        raise ProviderError("malformed", "delta content is not text")
-                    if delta:
+                    else:
                         yield delta
         except (openai.OpenAIError, ValueError) as exc:
             raise classify(exc) from exc
@@ -168,14 +164,10 @@ class OpenAIBackend:
     async def _complete(
         self, client: openai.AsyncOpenAI, kwargs: dict[str, Any], usage: Usage
     ) -> str:
-        """A whole reply. Posted through the SDK's client as plain JSON: building the SDK's typed
-        request and response models costs more CPU than the HTTP call itself, and evals make
-        thousands of these calls."""
-        body = {k: v for k, v in kwargs.items() if k not in ("timeout", "extra_body")}
-        body.update(kwargs.get("extra_body") or {})
+        """A whole reply, posted as plain JSON (see the module docstring)."""
         try:
             completion = await client.post(
-                "/chat/completions", body=body, cast_to=object, options={"timeout": kwargs["timeout"]}
+                "/chat/completions", body=_body(kwargs), cast_to=object, options={"timeout": kwargs["timeout"]}
             )
         except (openai.OpenAIError, ValueError) as exc:
             raise classify(exc) from exc
@@ -200,27 +192,58 @@ class OpenAIBackend:
         """(flagged, {OpenAI category name: flagged}) for one text."""
         client = self.client_for(config)
         try:
-            response = await client.moderations.create(
-                input=text, model=model, timeout=_timeout(config)
+            response = await client.post(
+                "/moderations",
+                body={"input": text, "model": model},
+                cast_to=object,
+                options={"timeout": _timeout(config)},
             )
         except (openai.OpenAIError, ValueError) as exc:
             raise classify(exc) from exc
-        results = getattr(response, "results", None)
-        if not isinstance(results, list) or not results:
+        results = response.get("results") if isinstance(response, dict) else None
+        if not isinstance(results, list) or not results or not isinstance(results[0], dict):
             raise ProviderError("malformed", "moderation response without results")
-        result = results[0]
-        categories = getattr(result, "categories", None)
-        try:
-            by_name = (
-                categories.model_dump(by_alias=True) if categories is not None else {}
-            )
-        except (AttributeError, ValueError) as exc:
-            raise ProviderError(
-                "malformed", "moderation categories are not readable"
-            ) from exc
-        return bool(getattr(result, "flagged", False)), {
-            str(k): bool(v) for k, v in by_name.items()
+        categories = results[0].get("categories") or {}
+        if not isinstance(categories, dict):
+            raise ProviderError("malformed", "moderation categories are not readable")
+        return bool(results[0].get("flagged", False)), {
+            str(k): bool(v) for k, v in categories.items()
         }
+
+
+def _body(kwargs: dict[str, Any]) -> dict[str, Any]:
+    body = {k: v for k, v in kwargs.items() if k not in ("timeout", "extra_body")}
+    body.update(kwargs.get("extra_body") or {})
+    return body
+
+
+def _read_chunk(chunk: Any, usage: Usage) -> list[str | None]:
+    """The text deltas of one stream chunk, with None marking the end of the reply."""
+    if not isinstance(chunk, dict):
+        raise ProviderError("malformed", "stream chunk is not an object")
+    reported = chunk.get("usage")
+    choices = chunk.get("choices")
+    if not isinstance(choices, list) or (not choices and reported is None):
+        raise ProviderError("malformed", "stream chunk without choices")
+    usage.model = chunk.get("model") or usage.model
+    if isinstance(reported, dict):
+        _read_usage(reported, usage)
+    deltas: list[str | None] = []
+    for choice in choices:
+        if not isinstance(choice, dict):
+            raise ProviderError("malformed", "stream choice is not an object")
+        if (choice.get("index") or 0) != 0:
+            continue
+        delta = choice.get("delta")
+        content = delta.get("content") if isinstance(delta, dict) else None
+        if content is not None and not isinstance(content, str):
+            raise ProviderError("malformed", "delta content is not text")
+        if content:
+            deltas.append(content)
+        if choice.get("finish_reason"):
+            usage.finish_reason = choice["finish_reason"]
+            deltas.append(None)
+    return deltas
 
 
 def _cause(exc: BaseException) -> str:
@@ -234,9 +257,9 @@ def _timeout(config: ProviderConfig) -> openai.Timeout:
     )
 
 
-def _read_usage(reported: Any, usage: Usage) -> None:
-    tokens_in = getattr(reported, "prompt_tokens", None)
-    tokens_out = getattr(reported, "completion_tokens", None)
+def _read_usage(reported: dict[str, Any], usage: Usage) -> None:
+    tokens_in = reported.get("prompt_tokens")
+    tokens_out = reported.get("completion_tokens")
     if isinstance(tokens_in, int):
         usage.tokens_in = tokens_in
     if isinstance(tokens_out, int):
