@@ -46,6 +46,7 @@ from tutor.models import (
     TutoringSession,
     User,
 )
+from tutor.models.people import pseudonym_for
 from tutor.providers import ProviderError, StreamResult, TutorRequest, stream_reply
 from tutor.providers.moderation import ModerationResult, classify_offline, moderate
 
@@ -300,7 +301,7 @@ class _Plan:
 
 
 def _plan(message_id: int) -> _Plan:
-    message = Message.objects.select_related("session__problem__skill", "session__student").get(pk=message_id)
+    message = Message.objects.select_related("session__problem__skill").get(pk=message_id)
     session = message.session
     release, _ = release_for_student(session.student_id)
     context = build_context(message)
@@ -315,7 +316,7 @@ def _plan(message_id: int) -> _Plan:
 
 def build_context(message: Message) -> ctx.TutorContext:
     session = message.session
-    problem, student = session.problem, session.student
+    problem = session.problem
     skill = problem.skill
     # The window never needs more than the last few dozen messages, however long the session.
     recent = session.messages.filter(pk__lt=message.pk).complete().order_by("-created_at", "-id")
@@ -339,7 +340,7 @@ def build_context(message: Message) -> ctx.TutorContext:
     masteries = {
         skill_id: (level, p_known)
         for skill_id, level, p_known in Mastery.objects.filter(
-            student=student, skill_id__in=[skill.pk, *(pk for pk, _, _ in needed)]
+            student_id=session.student_id, skill_id__in=[skill.pk, *(pk for pk, _, _ in needed)]
         ).values_list("skill_id", "level", "p_known")
     }
     prerequisites = tuple(ctx.SkillMastery(name, *masteries.get(pk, ("not_started", prior))) for pk, name, prior in needed)
@@ -352,7 +353,7 @@ def build_context(message: Message) -> ctx.TutorContext:
     return ctx.TutorContext(
         turn_kind={"answer": "answer", "hint_request": "hint_request"}.get(message.kind, "chat"),
         student_text=message.text,
-        student_name=student.pseudonym,
+        student_name=pseudonym_for(session.student_id),
         skill_name=skill.name,
         skill_code=skill.code,
         lesson_excerpt=ctx.lesson_excerpt(skill.lesson),

@@ -335,3 +335,17 @@ def test_it_lets_the_tutor_repeat_a_latex_fraction_from_the_prompt(student, db, 
     message = turn(student, session, "chat", "help").message
     reply = async_to_sync(tutoring.complete_reply)(message.pk)
     assert reply.guard["answer_leak"] == "pass"
+
+
+def test_no_name_username_or_email_reaches_the_provider(student, session, fake_release, fake_openai):
+    student.first_name, student.last_name, student.email = "Zoëlle", "Quixbury", "zoelle.q@school.example"
+    student.save()
+    turn(student, session, "chat", "I'm stuck on this one")  # a turn before, so the history is sent too
+    async_to_sync(tutoring.complete_reply)(Message.objects.filter(role="student").latest("id").pk)
+    message = turn(student, session, "chat", "can you help me again?").message
+    async_to_sync(tutoring.complete_reply)(message.pk)
+
+    sent = [request.body.decode() for request in fake_openai.requests]
+    assert len(fake_openai.chat_requests) == 2 and len(sent) >= 4  # moderation in and out, too
+    for secret in ("Zoëlle", "Zo\\u00eblle", "Quixbury", "zoelle.q@school.example", "alice"):
+        assert not [body for body in sent if secret in body], secret

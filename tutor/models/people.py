@@ -79,8 +79,12 @@ class User(AbstractUser):
     @property
     def pseudonym(self) -> str:
         """Stable stand-in for this person in anything sent to a model provider."""
-        digest = hashlib.sha256(f"{settings.SECRET_KEY}:user:{self.pk}".encode()).hexdigest()
-        return f"Student-{digest[:6]}"
+        return pseudonym_for(self.pk)
+
+
+def pseudonym_for(user_id: int) -> str:
+    digest = hashlib.sha256(f"{settings.SECRET_KEY}:user:{user_id}".encode()).hexdigest()
+    return f"Student-{digest[:6]}"
 
 
 class ClassroomQuerySet(models.QuerySet["Classroom"]):
