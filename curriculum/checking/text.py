@@ -68,6 +68,9 @@ _LATEX_WRAPPERS = {
     "operatorname",
 }
 _LATEX_COMMAND = re.compile(r"\\([A-Za-z]+|.)")
+# Printable ASCII that every mode maps to itself: everything but "\\", "*", "$", "`", "_" and
+# the brackets. map_text copies runs of these in one step instead of char by char.
+_PLAIN_RUN = re.compile(r"[A-Za-z0-9 !\"#%&'()+,\-./:;<=>?@^|~]+")
 _PLAIN_NUMBER = re.compile(r"\s*-?\d+(?:\.\d+)?\s*")
 
 
@@ -94,6 +97,12 @@ class _Builder:
             self.starts.append(start)
             self.ends.append(end)
 
+    def copy(self, run: str, start: int) -> None:
+        """A run of characters that map to themselves, starting at `start` in the original."""
+        self.chars.extend(run)
+        self.starts.extend(range(start, start + len(run)))
+        self.ends.extend(range(start + 1, start + len(run) + 1))
+
     def last(self) -> str:
         return self.chars[-1] if self.chars else ""
 
@@ -112,6 +121,11 @@ def map_text(raw: str, *, prose: bool = False) -> Mapped:
     out = _Builder()
     i, n = 0, len(raw)
     while i < n:
+        plain = _PLAIN_RUN.match(raw, i)
+        if plain is not None:
+            out.copy(plain.group(), i)
+            i = plain.end()
+            continue
         char = raw[i]
         if char == "\\":
             i = _latex(raw, i, out, prose)

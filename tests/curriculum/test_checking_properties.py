@@ -1,8 +1,9 @@
 """Properties of answer checking that must hold for any input."""
 
+import re
 from fractions import Fraction
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from curriculum.checking import (
@@ -166,3 +167,26 @@ def test_it_finds_an_integer_only_where_it_stands_alone(answer, prefix, suffix):
         is None
     )
     assert find_answer_in_text(answer_key, f"you said {answer}", [str(answer)]) is None
+
+
+MAPPED_TEXT = st.text(
+    alphabet=st.sampled_from([*"ab xyz019.,-+/=()[]{}*_$`\\^!?'\"%:\n\t", "\u2212", "\u00bd", "\u00d7", "\u00b2", "\u03c0", "\u2014", "\u00e9"]),
+    max_size=60,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(MAPPED_TEXT, st.booleans())
+@example("a _b $x$ `c` **d** {e} [f]\t\\frac{1}{2}", True)
+@example("a _b $x$ `c` **d** {e} [f]\t\\frac{1}{2}", False)
+def test_copying_plain_runs_maps_text_exactly_as_char_by_char(raw, prose):
+    from curriculum.checking import text
+
+    fast = text.map_text(raw, prose=prose)
+    plain_run = text._PLAIN_RUN
+    try:
+        text._PLAIN_RUN = re.compile(r"(?!)")  # never matches: every character takes the slow path
+        slow = text.map_text(raw, prose=prose)
+    finally:
+        text._PLAIN_RUN = plain_run
+    assert fast == slow
