@@ -136,6 +136,11 @@ def render(f: dict) -> str:
         lines.append(f"Eval run: {e['cases']} cases x {e['releases']} releases, fake model {e['latency_s'] * 1000:.0f} ms per call, "
                      f"concurrency {e['concurrency']}: wall {e['wall_s']} s vs ideal {e['ideal_s']} s = {e['ratio']}x; "
                      f"{e['errors']} errors.")  # fmt: skip
+        if "workers" in e:
+            w = e["workers"]
+            lines.append(f"The same on {w['workers']} Celery worker processes (Redis; {w['shards_per_run']} shards per run at "
+                         f"concurrency {w['shard_concurrency']}, at most {w['concurrency']} calls in flight): wall {w['wall_s']} s "
+                         f"vs ideal {w['ideal_s']} s = {w['ratio']}x; {w['model_calls']} model calls, {w['errors']} errors.")  # fmt: skip
         lines.append("")
     for key in ("mastery",):
         if key in f:

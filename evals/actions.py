@@ -31,7 +31,7 @@ from evals.cases import (
     parse_suite,
     suite_hash,
 )
-from evals.context import current_problem_version, problem_key
+from evals.context import problem_key
 from evals.gate import ResultRow
 from evals.graders import grader_versions
 from evals.models import CachedResponse, EvalResult, EvalRun, RunShard, Suite
@@ -176,15 +176,23 @@ def run_hash(*, suite_hash: str, release_hash: str, repeats: int, graders: Mappi
 
 
 def _pinned_problem_versions(suite: Suite) -> dict[str, int | None]:
-    pinned: dict[str, int | None] = {}
+    """Each referenced problem's version for a run: the first case's pin, else the current version
+    (``current_problem_version``, read for all references in one query)."""
+    from curriculum.models import Problem
+
+    refs: dict[str, ProblemRef] = {}
     for data in suite.cases.values_list("data", flat=True):
         problem = data.get("problem") or {}
         if "code" in problem and "course" in problem:
             ref = ProblemRef(problem["course"], problem["code"], problem.get("version"))
-            key = problem_key(ref)
-            if key not in pinned:
-                pinned[key] = current_problem_version(ref)
-    return pinned
+            refs.setdefault(problem_key(ref), ref)
+    unpinned = [ref for ref in refs.values() if ref.version is None]
+    current: dict[str, int] = {}
+    if unpinned:
+        rows = Problem.objects.filter(course__code__in={r.course for r in unpinned}, code__in={r.code for r in unpinned})
+        for course, code, version in rows.values_list("course__code", "code", "version"):
+            current[problem_key(ProblemRef(course, code))] = version
+    return {key: ref.version if ref.version is not None else current.get(key) for key, ref in refs.items()}
 
 
 def start_eval_run(
@@ -243,8 +251,10 @@ def run_inline(run: EvalRun, *, on_result: Callable[[], None] | None = None) -> 
     """Execute every pending shard in this process (the command's eager mode), then finalize."""
     for index in run.shards.filter(status=RunShard.Status.PENDING).values_list("index", flat=True):
         execute_shard(run.pk, index, on_result=on_result)
-    finalize_run(run.pk)
     run.refresh_from_db()
+    if run.status != EvalRun.Status.FINISHED:  # finished: the last shard's finalize task already ran here (eager)
+        finalize_run(run.pk)
+        run.refresh_from_db()
     return run
 
 

@@ -17,9 +17,10 @@ re-import does not change a running eval); inline problems are used as written.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 from curriculum.checking import AnswerKey, check_answer
 from curriculum.keys import answer_key_from_data
@@ -29,6 +30,9 @@ from tutor.engine import context as ctx
 from tutor.engine.guard import LeakGuard
 from tutor.engine.safety import screen
 from tutor.providers.moderation import classify_offline
+
+if TYPE_CHECKING:  # pragma: no cover - typing only: the functions import the models when called
+    from curriculum.models import Problem
 
 STUDENT_NAME = "Student"  # cases carry no real names; the live tutor sends a pseudonym
 TURN_KINDS = {"chat": "chat", "answer": "answer", "hint": "hint_request"}
@@ -54,6 +58,10 @@ class ResolvedProblem:
     content_hash: str = ""
 
     def answer_key(self) -> AnswerKey | None:
+        return self._answer_key
+
+    @cached_property
+    def _answer_key(self) -> AnswerKey | None:  # built once: every case of the problem has the same key
         if not self.answer_spec:
             return None
         return answer_key_from_data(self.answer_spec, self.misconceptions)
@@ -93,14 +101,21 @@ def current_problem_version(ref: ProblemRef) -> int | None:
 
 def load_problem(ref: ProblemRef, version: int | None = None) -> ResolvedProblem:
     """A referenced problem at ``version`` (default: the case's pin, else the current version)."""
-    from curriculum.models import Problem, ProblemRevision
+    from curriculum.models import Problem
 
     problem = (
         Problem.objects.select_related("skill").filter(course__code=ref.course, code=ref.code).first()
     )
     if problem is None:
         raise ProblemNotFound(f"problem {ref.code!r} of course {ref.course!r} is not in the curriculum (import the course first)")
-    wanted = version or ref.version or problem.version
+    return _resolved(problem, ref, version or ref.version or problem.version)
+
+
+def _resolved(problem: Problem, ref: ProblemRef, wanted: int) -> ResolvedProblem:
+    """A curriculum Problem (with its skill) at version ``wanted``: its own content when current,
+    else its revision's."""
+    from curriculum.models import ProblemRevision
+
     skill = problem.skill
     prerequisites = tuple(ctx.SkillMastery(p.name, "not_started", p.bkt_prior) for p in skill.prerequisites.all())
     lesson = ctx.lesson_excerpt(skill.lesson)
@@ -194,7 +209,7 @@ class CaseContext:
     student_was_wrong: bool | None
     answer_key: AnswerKey | None = field(default=None, repr=False)
 
-    @property
+    @cached_property
     def cache_key(self) -> str:
         """Hash of everything the tutor sees for this case: its input and the resolved problem."""
         problem_hash = self.problem.content_hash if self.problem is not None else ""
@@ -206,22 +221,26 @@ class CaseContext:
             turns += (Turn("student", self.case.message.text),)
         return turns
 
-    def grade_input(self, response: str, params: Mapping[str, Any] | None = None) -> GradeInput:
+    @cached_property
+    def _grade_fields(self) -> dict[str, Any]:
+        """Everything in a GradeInput but the response and the grader's params: the same for every
+        reply to this case, so built once."""
         problem = self.problem
-        return GradeInput(
-            response=response,
-            history=self.history_turns(),
-            answer_key=self.answer_key,
-            final_answer=(problem.final_answer or None) if problem else None,
-            solution=(problem.solution or None) if problem else None,
-            problem_text=(problem.prompt or None) if problem else None,
-            student_solved=self.student_solved,
-            student_was_wrong=self.student_was_wrong,
-            grade_band=str(self.case.tags.get("grade_band") or "") or None,
-            language=self.case.language,
-            scenario=self.case.scenario or None,
-            params=dict(params or {}),
-        )
+        return {
+            "history": self.history_turns(),
+            "answer_key": self.answer_key,
+            "final_answer": (problem.final_answer or None) if problem else None,
+            "solution": (problem.solution or None) if problem else None,
+            "problem_text": (problem.prompt or None) if problem else None,
+            "student_solved": self.student_solved,
+            "student_was_wrong": self.student_was_wrong,
+            "grade_band": str(self.case.tags.get("grade_band") or "") or None,
+            "language": self.case.language,
+            "scenario": self.case.scenario or None,
+        }
+
+    def grade_input(self, response: str, params: Mapping[str, Any] | None = None) -> GradeInput:
+        return GradeInput(response=response, params=dict(params or {}), **self._grade_fields)
 
     def guard(self, response: str) -> dict[str, Any]:
         return guard_outcome(response, self.answer_key, self.context.known_values, active=not self.solved_before)
@@ -304,15 +323,52 @@ def build_case_context(case: Case, problem: ResolvedProblem | None) -> CaseConte
     )
 
 
+def _problems_key(case: Case, pinned: Mapping[str, int | None] | None) -> tuple[str, int | None] | None:
+    """The key of the case's reference in ``case_context``'s cache of resolved problems."""
+    if not isinstance(case.problem, ProblemRef):
+        return None
+    key = problem_key(case.problem)
+    return key, (pinned or {}).get(key)
+
+
 def case_context(
     case: Case, pinned: Mapping[str, int | None] | None = None, problems: dict | None = None
 ) -> CaseContext:
     """Resolve the case's problem (database for references) and build its context. ``problems``
     caches resolved references across the cases of a shard (many cases share a problem)."""
-    if problems is None or not isinstance(case.problem, ProblemRef):
+    key = _problems_key(case, pinned)
+    if problems is None or key is None:
         return build_case_context(case, resolve_problem(case, pinned))
-    key = (problem_key(case.problem), (pinned or {}).get(problem_key(case.problem)))
     if key not in problems:
         problems[key] = resolve_problem(case, pinned)
     return build_case_context(case, problems[key])
 
+
+def preload_problems(cases: Iterable[Case], pinned: Mapping[str, int | None] | None, problems: dict) -> None:
+    """Resolve the references of many cases into ``case_context``'s cache in two queries, rather
+    than two per problem. A reference this cannot resolve (not in the curriculum, or a missing
+    version) is left out: ``case_context`` resolves it alone, and raises for that case only."""
+    from curriculum.models import Problem
+
+    first_refs: dict[tuple[str, int | None], ProblemRef] = {}
+    for case in cases:
+        key = _problems_key(case, pinned)
+        if key is not None and key not in problems and key not in first_refs:
+            assert isinstance(case.problem, ProblemRef)
+            first_refs[key] = case.problem  # the first case with a key resolves it, as case_context does
+    if not first_refs:
+        return
+    found = (
+        Problem.objects.select_related("skill", "course")
+        .prefetch_related("skill__prerequisites")
+        .filter(course__code__in={r.course for r in first_refs.values()}, code__in={r.code for r in first_refs.values()})
+    )
+    by_ref = {(p.course.code, p.code): p for p in found}
+    for key, ref in first_refs.items():
+        problem = by_ref.get((ref.course, ref.code))
+        if problem is None:
+            continue
+        try:
+            problems[key] = _resolved(problem, ref, key[1] or ref.version or problem.version)
+        except Exception:  # that case's error: case_context raises it again for that case alone
+            continue

@@ -35,25 +35,28 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime
+import gc
+import json
 import logging
 import os
 import socket
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from asgiref.sync import async_to_sync, sync_to_async
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from evals import replay  # noqa: F401  registers the replay backend
 from evals.cases import Case, GraderSpec, case_from_json
-from evals.context import CaseContext, case_context
+from evals.context import CaseContext, case_context, preload_problems
 from evals.graders import GRADERS, Grade, grade_all
 from evals.models import CachedResponse, EvalResult, EvalRun, RunShard
 from evals.models import Case as CaseRow
@@ -109,10 +112,10 @@ def graders_for(case: Case) -> list[GraderSpec]:
     return [GraderSpec(name) for name in ALWAYS_GRADED if name not in named] + specs
 
 
-def grade_reply(cc: CaseContext, text: str) -> dict[str, Grade]:
-    """Each of the case's graders with its own params, through the registry."""
+def grade_reply(cc: CaseContext, text: str, specs: list[GraderSpec] | None = None) -> dict[str, Grade]:
+    """Each of the case's graders (``specs``, default ``graders_for``) with its own params, through the registry."""
     grades: dict[str, Grade] = {}
-    for spec in graders_for(cc.case):
+    for spec in graders_for(cc.case) if specs is None else specs:
         grades.update(grade_all(cc.grade_input(text, spec.params), [spec.name]))
     return grades
 
@@ -199,42 +202,51 @@ def request_for(cc: CaseContext, prompt_version: str) -> TutorRequest:
     return TutorRequest(messages=messages, context=cc.context, incremental=False)
 
 
-async def produce(item: WorkItem, config: ProviderConfig, prompt_version: str, cached: Reply | None,
-                  save_cache: Callable[[WorkItem, Reply], Awaitable[None]] | None) -> Outcome:  # fmt: skip
-    """One (case, repeat): a reply (safety text, cache or model), graded. Never raises."""
+async def reply_for(item: WorkItem, config: ProviderConfig, prompt_version: str, cached: Reply | None,
+                    save_cache: Callable[[WorkItem, Reply], Awaitable[None]] | None) -> Reply | Outcome:  # fmt: skip
+    """The reply to one (case, repeat): the fixed safety text, the cached response or the model's
+    (cached once received). A failed call or case is an Outcome with its error. Never raises."""
     cc = item.cc
     if cc is None:
         return Outcome(error_kind="case", error=item.prepare_error)
     if cc.safety_text is not None:
-        reply = Reply(text=cc.safety_text, source=EvalResult.Source.SAFETY, model="safety-reply", cost_usd=0.0)
-    elif cached is not None:
-        reply = cached
-    else:
-        started = time.perf_counter()
-        try:
-            result = await complete(config, request_for(cc, prompt_version))
-        except ProviderError as error:
-            return Outcome(error_kind=error.kind, error=str(error)[:2000])
-        except Exception as error:  # a broken backend is one case's error, never the run's
-            log.exception("eval call failed for %s#%s", item.case_key, item.repeat)
-            return Outcome(error_kind="backend", error=f"{type(error).__name__}: {error}"[:2000])
-        reply = Reply(
-            text=result.text,
-            source=EvalResult.Source.MODEL,
-            model=result.model,
-            attempts=result.attempts,
-            first_token_ms=result.first_token_ms,
-            latency_ms=result.total_ms or (time.perf_counter() - started) * 1000,
-            tokens_in=result.tokens_in,
-            tokens_out=result.tokens_out,
-            cost_usd=result.cost_usd,
-        )
-        if save_cache is not None:
-            await save_cache(item, reply)
+        return Reply(text=cc.safety_text, source=EvalResult.Source.SAFETY, model="safety-reply", cost_usd=0.0)
+    if cached is not None:
+        return cached
+    started = time.perf_counter()
     try:
-        grades = grade_reply(cc, reply.text)
+        result = await complete(config, request_for(cc, prompt_version))
+    except ProviderError as error:
+        return Outcome(error_kind=error.kind, error=str(error)[:2000])
+    except Exception as error:  # a broken backend is one case's error, never the run's
+        log.exception("eval call failed for %s#%s", item.case_key, item.repeat)
+        return Outcome(error_kind="backend", error=f"{type(error).__name__}: {error}"[:2000])
+    reply = Reply(
+        text=result.text,
+        source=EvalResult.Source.MODEL,
+        model=result.model,
+        attempts=result.attempts,
+        first_token_ms=result.first_token_ms,
+        latency_ms=result.total_ms or (time.perf_counter() - started) * 1000,
+        tokens_in=result.tokens_in,
+        tokens_out=result.tokens_out,
+        cost_usd=result.cost_usd,
+    )
+    if save_cache is not None:
+        await save_cache(item, reply)
+    return reply
+
+
+def graded(item: WorkItem, reply: Reply) -> Outcome:
+    """The reply with its grades, guard outcome and metrics; a grader that fails is the case's
+    error. Never raises."""
+    cc = item.cc
+    assert cc is not None
+    try:
+        specs = graders_for(cc.case)
+        grades = grade_reply(cc, reply.text, specs)
         guard = cc.guard(reply.text)
-        metrics = metrics_from_grades(grades, graders_for(cc.case), guard)
+        metrics = metrics_from_grades(grades, specs, guard)
     except Exception as error:
         log.exception("grading failed for %s#%s", item.case_key, item.repeat)
         return Outcome(reply=reply, error_kind="grader", error=f"{type(error).__name__}: {error}"[:2000])
@@ -252,25 +264,50 @@ async def run_items(
     save_result: Callable[[WorkItem, Outcome], Awaitable[None]],
     should_stop: Callable[[], bool] = lambda: False,
 ) -> int:
-    """Run the items with at most ``concurrency`` in flight; returns how many were written."""
+    """Run the items with at most ``concurrency`` calls in flight; returns how many were written.
+
+    The calls only fetch replies; one task grades and writes them, one reply per turn of the
+    event loop. Grading is CPU work with no await: done by each call in its slot, it kept the
+    slot (and the next call) waiting for every reply graded before it. This way a slot is free
+    as soon as its reply is in, the next call goes out at once, and grading fills the time the
+    calls spend waiting for the model.
+    """
     semaphore = asyncio.Semaphore(max(1, concurrency))
+    replies: asyncio.Queue[tuple[WorkItem, Reply | Outcome] | None] = asyncio.Queue()
     written = 0
 
     async def one(item: WorkItem) -> None:
-        nonlocal written
         async with semaphore:
             if should_stop():
                 return
             hit = cached.get(item.cache_key) if item.cache_key is not None else None
-            outcome = await produce(item, config, prompt_version, hit, save_cache)
+            replies.put_nowait((item, await reply_for(item, config, prompt_version, hit, save_cache)))
+
+    async def call_all() -> None:
+        try:
+            await asyncio.gather(*(one(item) for item in items))
+        finally:
+            replies.put_nowait(None)  # no more replies
+
+    async def grade_and_write() -> None:
+        nonlocal written
+        while (entry := await replies.get()) is not None:
+            item, reply = entry
+            outcome = reply if isinstance(reply, Outcome) else graded(item, reply)
             if should_stop():
-                return  # our claim was lost: the new claimant writes this one
+                continue  # our claim was lost: the new claimant writes this one
             await save_result(item, outcome)
             written += 1
+            await asyncio.sleep(0)  # replies that have arrived are read, and waiting calls go out, first
 
+    calls = asyncio.ensure_future(call_all())
     try:
-        await asyncio.gather(*(one(item) for item in items))
+        await grade_and_write()
+        await calls
     finally:
+        if not calls.done():  # writing failed: stop calling
+            calls.cancel()
+            await asyncio.gather(calls, return_exceptions=True)
         await aclose_clients()
     return written
 
@@ -336,22 +373,31 @@ class PreparedShard:
 def prepare_shard(run: EvalRun, shard: RunShard) -> PreparedShard:
     rows = list(CaseRow.objects.filter(suite_id=run.suite_id, position__gte=shard.start, position__lt=shard.end))
     done = set(EvalResult.objects.filter(run=run, case__in=rows).values_list("case_id", "repeat"))
-    items: list[WorkItem] = []
+    pending = {row.pk: [r for r in range(run.repeats) if (row.pk, r) not in done] for row in rows}
+    rows = [row for row in rows if pending[row.pk]]
+    cases: dict[int, Case] = {}
+    errors: dict[int, str] = {}  # a broken case is that case's error, never the shard's
+    for row in rows:
+        try:
+            cases[row.pk] = case_from_json(row.data)
+        except Exception as failure:
+            errors[row.pk] = f"{type(failure).__name__}: {failure}"
     problems: dict = {}
+    preload_problems(cases.values(), run.problem_versions, problems)  # two queries, not two per problem
+    items: list[WorkItem] = []
     for row in rows:
         cc: CaseContext | None = None
-        error = ""
-        try:
-            cc = case_context(case_from_json(row.data), run.problem_versions, problems)
-        except Exception as failure:  # a broken case is that case's error, never the shard's
-            error = f"{type(failure).__name__}: {failure}"
-        for repeat in range(run.repeats):
-            if (row.pk, repeat) not in done:
-                items.append(WorkItem(case_pk=row.pk, case_key=row.case_id, repeat=repeat, cc=cc, prepare_error=error))
+        if row.pk in cases:
+            try:
+                cc = case_context(cases[row.pk], run.problem_versions, problems)
+            except Exception as failure:
+                errors[row.pk] = f"{type(failure).__name__}: {failure}"
+        error = errors.get(row.pk, "")
+        items += [WorkItem(case_pk=row.pk, case_key=row.case_id, repeat=r, cc=cc, prepare_error=error) for r in pending[row.pk]]
     cacheable = run.release.backend not in UNCACHED_BACKENDS
     cached: dict[tuple[str, int], Reply] = {}
-    keys = {item.cc.cache_key for item in items if item.cc is not None}
-    if run.use_cache and cacheable and keys:
+    keys = {item.cc.cache_key for item in items if item.cc is not None} if run.use_cache and cacheable else set()
+    if keys:
         for entry in CachedResponse.objects.filter(release_hash=run.release_hash, case_hash__in=keys, repeat__lt=run.repeats):
             cached[(entry.case_hash, entry.repeat)] = _cached_reply(entry)
     return PreparedShard(run=run, shard=shard, items=items, cached=cached, config=provider_config(run.release), cacheable=cacheable)
@@ -390,7 +436,54 @@ def _write_batch(caches: list[CachedResponse], results: list[EvalResult]) -> Non
     redelivered shard's duplicates are ignored (unique per run, case and repeat)."""
     with transaction.atomic():
         CachedResponse.objects.bulk_create(caches, ignore_conflicts=True)
+        _insert_results(results)
+
+
+def _insert_results(results: list[EvalResult]) -> None:
+    """``bulk_create(results, ignore_conflicts=True)``; on PostgreSQL the rows go as one JSON
+    document instead. Django's PostgreSQL bulk insert sends each column as an array, and psycopg
+    escapes every grades/metrics JSON inside those arrays in Python: about 0.4 ms of CPU per
+    result, more than grading it. jsonb_populate_recordset reads the same rows from one parameter
+    that the json module writes in C. Anything json refuses (NaN, other types) takes the ORM path."""
+    if not results:
+        return
+    payload = _results_json(results) if connection.vendor == "postgresql" else None
+    if payload is None:
         EvalResult.objects.bulk_create(results, ignore_conflicts=True)
+        return
+    table, columns = _result_table()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} ({columns}) SELECT {columns} FROM jsonb_populate_recordset(NULL::{table}, %s::jsonb) "
+            "ON CONFLICT DO NOTHING",
+            [payload],
+        )
+
+
+def _result_fields() -> list[Any]:
+    return [f for f in EvalResult._meta.concrete_fields if not f.primary_key]
+
+
+def _result_table() -> tuple[str, str]:
+    quote = connection.ops.quote_name
+    return quote(EvalResult._meta.db_table), ", ".join(quote(f.column) for f in _result_fields())
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime.datetime):
+        return value.isoformat()
+    return value
+
+
+def _results_json(results: list[EvalResult]) -> str | None:
+    fields = [(f.column, f.attname) for f in _result_fields()]
+    rows = [{column: _json_value(getattr(r, attname)) for column, attname in fields} for r in results]
+    try:
+        return json.dumps(rows, allow_nan=False)
+    except (TypeError, ValueError):
+        return None
 
 
 class BatchWriter:
@@ -475,6 +568,21 @@ async def _run_prepared(prepared: PreparedShard, token: str, on_result: Callable
             await flushing
 
 
+@contextlib.contextmanager
+def _collect_only_new_objects() -> Iterator[None]:
+    """While a shard runs, the garbage collector leaves alone the objects that existed before it
+    (modules, Django, the provider SDK: hundreds of thousands) and traverses only what the shard
+    allocates. Otherwise each full collection walks the whole heap, about 0.2 s with every call in
+    flight stalled, several times per thousand cases. ``gc.unfreeze`` hands them back after. The
+    collector is the process's: shards run side by side in threads (the eager web page) only lose
+    some of the speed-up."""
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
 def execute_shard(run_id: int, index: int, *, worker: str | None = None, on_result: Callable[[], None] | None = None) -> str:
     """Claim and run one shard: "done", "skipped" (someone else has it or it is done) or "lost"."""
     token = claim_shard(run_id, index, worker or worker_name())
@@ -482,8 +590,9 @@ def execute_shard(run_id: int, index: int, *, worker: str | None = None, on_resu
         return "skipped"
     shard = RunShard.objects.select_related("run__release", "run__suite").get(run_id=run_id, index=index)
     try:
-        prepared = prepare_shard(shard.run, shard)
-        async_to_sync(_run_prepared)(prepared, token, on_result)
+        with _collect_only_new_objects():
+            prepared = prepare_shard(shard.run, shard)
+            async_to_sync(_run_prepared)(prepared, token, on_result)
     except BaseException:
         release_claim(shard.pk, token)  # resumable: the next claimant skips what is done
         raise

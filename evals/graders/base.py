@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover - import only for type checkers
@@ -168,13 +169,19 @@ def numbers(text: str) -> list[NumberMention]:
 
 def number_values(text: str) -> set[Fraction]:
     """Number values in ``text``; a fraction "a/b" also contributes a and b."""
+    return set(_number_values(text))
+
+
+@lru_cache(maxsize=4096)
+def _number_values(text: str) -> frozenset[Fraction]:
+    # Cached: graders read the same dialogue and problem texts for every reply to a case.
     values: set[Fraction] = set()
     for mention in numbers(text):
         values.add(mention.value)
         if "/" in mention.text:
             for part in re.findall(r"\d+(?:\.\d+)?", mention.text):
                 values.add(Fraction(part))
-    return values
+    return frozenset(values)
 
 
 def word_list(text: str) -> tuple[str, ...]:

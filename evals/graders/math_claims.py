@@ -16,6 +16,7 @@ import itertools
 import re
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import lru_cache
 
 from .base import Grade, GradeInput, sentences
 
@@ -130,6 +131,7 @@ class _Parser:
         return value
 
 
+@lru_cache(maxsize=4096)
 def evaluate(text: str) -> Fraction | None:
     """Exact value of a plain arithmetic expression, or None if it is not one.
 

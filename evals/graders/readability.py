@@ -9,6 +9,7 @@ only; too-short replies (fewer than 8 words) are not graded because FK is meanin
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from .base import Grade, GradeInput, not_applicable, sentences, words
 
@@ -23,6 +24,7 @@ def applies(inp: GradeInput) -> bool:
     return (inp.language or "en").lower().startswith("en")
 
 
+@lru_cache(maxsize=8192)
 def syllables(word: str) -> int:
     w = word.lower().strip("'")
     if not w:
