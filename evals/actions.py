@@ -177,7 +177,7 @@ def run_hash(*, suite_hash: str, release_hash: str, repeats: int, graders: Mappi
 
 def _pinned_problem_versions(suite: Suite) -> dict[str, int | None]:
     """Each referenced problem's version for a run: the first case's pin, else the current version
-    (``current_problem_version``, read for all references in one query)."""
+    (read for all unpinned references in one query)."""
     from curriculum.models import Problem
 
     refs: dict[str, ProblemRef] = {}

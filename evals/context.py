@@ -90,15 +90,6 @@ def inline_problem(problem: InlineProblem) -> ResolvedProblem:
     )
 
 
-def current_problem_version(ref: ProblemRef) -> int | None:
-    """The version a run should pin for this reference: the case's own, else the current one."""
-    from curriculum.models import Problem
-
-    if ref.version is not None:
-        return ref.version
-    return Problem.objects.filter(course__code=ref.course, code=ref.code).values_list("version", flat=True).first()
-
-
 def load_problem(ref: ProblemRef, version: int | None = None) -> ResolvedProblem:
     """A referenced problem at ``version`` (default: the case's pin, else the current version)."""
     from curriculum.models import Problem

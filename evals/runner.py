@@ -10,9 +10,10 @@ A shard task (``evals.tasks.run_shard``) calls ``execute_shard(run_id, index)``:
 3. **Run** (async, one event loop, one pooled client per provider): at most ``run.concurrency``
    calls in flight (asyncio.Semaphore); the provider layer's bounded, classified retries; a
    fixed safety reply instead of a call where the live tutor would give one; a cached response
-   instead of a call where one exists (with its original latency, tokens and cost). Every
-   response is written to the cache, then graded and written as its result, one at a time, as
-   it arrives: a worker killed mid-shard loses at most the calls in flight.
+   instead of a call where one exists (with its original latency, tokens and cost). One task
+   grades replies as they arrive, off the call slots; responses and results are written
+   together in batches (``BatchWriter``, every quarter second): a worker killed mid-shard loses
+   at most the calls in flight and the last unwritten batch, which are run again.
    A failed call or grader is recorded on that case's result; it never stops the shard.
 4. A heartbeat keeps the claim fresh; a shard whose heartbeat goes stale (its worker died) is
    put back to pending by ``evals.actions.resume_run`` and picked up again: done results are
