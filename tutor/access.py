@@ -26,7 +26,7 @@ def get_classroom_for_teacher(user: User, classroom_id: int) -> Classroom:
     else:
         raise Http404
     try:
-        return queryset.select_related("teacher", "organisation").get(pk=classroom_id)
+        return queryset.select_related("teacher", "organisation", "course").get(pk=classroom_id)
     except Classroom.DoesNotExist:
         raise Http404 from None
 

@@ -17,6 +17,7 @@ from collections import defaultdict
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from django.db.models import (
@@ -132,6 +133,17 @@ def class_flags(classroom: Classroom) -> QuerySet[Flag]:
     )
 
 
+def open_flags_preview(classroom: Classroom, n: int) -> list[Flag]:
+    """The first ``n`` open flags of the queue, without the joins only a resolved flag needs (the
+    query's planning time was most of its cost)."""
+    return list(
+        class_flags(classroom)
+        .filter(resolved_at__isnull=True)
+        .select_related(None)
+        .select_related("session__student", "session__problem")[:n]
+    )
+
+
 def conversations(classroom: Classroom) -> QuerySet[TutoringSession]:
     """The class's sessions, newest first, with their message and flag counts (one query)."""
     return (
@@ -237,7 +249,15 @@ def load_class(
     )  # fmt: skip
 
 
-def _masteries(view: ClassView, students: list[User] | None = None) -> list[Mastery]:
+# What a heatmap cell reads; the CSV export reads every column. Each timestamp costs a parse per
+# row, which at 40 x 30 was half the read's time.
+CELL_FIELDS = ("student_id", "skill_id", "level", "p_known", "n_scored", "next_review_at")
+EXPORT_FIELDS = (*CELL_FIELDS, "n_correct", "mastered_at", "last_practiced_at")
+
+
+def _masteries(
+    view: ClassView, students: list[User] | None = None, fields: tuple[str, ...] = CELL_FIELDS
+) -> list[Mastery]:
     """One query: the mastery rows of the shown skills, for the class (or a page of it)."""
     if not view.skills:
         return []
@@ -247,12 +267,7 @@ def _masteries(view: ClassView, students: list[User] | None = None) -> list[Mast
     else:
         rows = rows.filter(student_id__in=[s.pk for s in students])
     # Named rows rather than model instances: 1,200 of them at 40 x 30 (Cell reads attributes only).
-    return list(
-        rows.values_list(
-            "student_id", "skill_id", "level", "p_known", "n_scored", "n_correct", "mastered_at",
-            "last_practiced_at", "next_review_at", named=True,
-        )
-    )  # fmt: skip
+    return list(rows.values_list(*fields, named=True))
 
 
 # --- the heatmap ---------------------------------------------------------------------------------
@@ -284,7 +299,7 @@ class Cell:
     def n_scored(self) -> int:
         return self.mastery.n_scored if self.mastery else 0
 
-    @property
+    @cached_property  # read three times per heatmap cell
     def review_overdue(self) -> bool:
         m = self.mastery
         return bool(
@@ -621,12 +636,13 @@ def needs_help(view: ClassView) -> list[NeedsHelp]:
             )
             .order_by("p_known", "skill_id")
             .values_list(
-                "student_id", "skill__name", "p_known", "n_scored", "last_practiced_at"
+                "student_id", "skill_id", "p_known", "n_scored", "last_practiced_at"
             )
         )
+        names = {s.pk: s.name for s in view.all_skills}
         weak: dict[int, list[tuple]] = defaultdict(list)
-        for student_id, name, p_known, n_scored, last in low:
-            weak[student_id].append((name, p_known, n_scored, last))
+        for student_id, skill_id, p_known, n_scored, last in low:
+            weak[student_id].append((names[skill_id], p_known, n_scored, last))
         for student_id, skills in weak.items():
             reasons[student_id].append(
                 Reason(
@@ -775,7 +791,7 @@ def mastery_rows(view: ClassView) -> Iterator[list]:
     """Header, then one row per student x shown skill (not started included): one query."""
     yield MASTERY_HEADER
     cells: dict[tuple[int, int], Mastery] = {
-        (m.student_id, m.skill_id): m for m in _masteries(view)
+        (m.student_id, m.skill_id): m for m in _masteries(view, fields=EXPORT_FIELDS)
     }
     for student in view.students:
         for skill in view.skills:

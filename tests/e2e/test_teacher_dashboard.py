@@ -224,3 +224,28 @@ def test_it_keeps_a_40_by_30_heatmap_readable_on_a_tablet(
     expect(page.locator("table.heatmap thead th.hm-skill")).to_have_count(6)
     page.set_viewport_size(DESKTOP)
     screenshot(page, "heatmap-40x30-unit-desktop")
+
+
+def test_it_removes_a_student_with_the_roster_button_and_keeps_their_work(
+    page, server_url, classroom, teacher, axe
+):
+    skills = make_course(classroom, units=1, per_unit=3)
+    pupils = populate(classroom, 3, skills, prefix="roster")
+    leaving = pupils[1]
+    page.set_viewport_size(TABLET)
+    log_in(page, server_url, teacher.username, PASSWORD)
+    page.goto(f"{server_url}/classes/{classroom.pk}/")
+    expect(page.locator("table.heatmap tbody tr")).to_have_count(3)
+
+    page.get_by_role(
+        "button", name=f"Remove {leaving.display_name} from {classroom.name}"
+    ).click()
+
+    expect(page.locator(".message.success")).to_have_text(
+        "Student removed from the class. Their work is kept."
+    )
+    expect(page.locator("table.heatmap tbody tr")).to_have_count(2)
+    expect(page.locator("#roster")).not_to_contain_text(leaving.display_name)
+    assert set(User.objects.in_classroom(classroom)) == {pupils[0], pupils[2]}
+    assert Attempt.objects.filter(student=leaving).exists()
+    assert axe(page) == []

@@ -649,7 +649,7 @@ def test_it_renders_every_teacher_page_in_the_same_number_of_queries_for_5_and_5
         return {name: count_queries(client, url) for name, url in names.items()}
 
     expected = {
-        "dashboard": 15, "sorted": 15, "student": 11, "conversation": 8, "flags": 5, "mastery.csv": 6, "attempts.csv": 6,
+        "dashboard": 14, "sorted": 14, "student": 11, "conversation": 8, "flags": 5, "mastery.csv": 6, "attempts.csv": 6,
     }  # fmt: skip
     assert counts(classroom, small[0]) == expected
     assert counts(other_classroom, big[0]) == expected
