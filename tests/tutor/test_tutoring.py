@@ -276,6 +276,26 @@ def test_it_routes_a_sticky_share_of_students_to_a_canary(db, problem):
     assert arms == [release_for_student(s.pk)[0].name for s in students]
 
 
+def test_it_routes_in_one_query_and_in_two_only_while_a_canary_runs(
+    db, problem, django_assert_num_queries
+):
+    from tutor.engine.routing import production_release, release_for_student
+    from tutor.models import Rollout
+
+    production = production_release()
+    with django_assert_num_queries(1):
+        assert release_for_student(1) == (production, None)
+    candidate = Release.objects.create(name="offline-v2", backend="offline", model="offline-tutor-v2",
+                                       prompt_version="socratic-v1", params={"policy": "v2"})  # fmt: skip
+    rollout = Rollout.objects.create(candidate=candidate, baseline=production, percent=100)
+    with django_assert_num_queries(2):
+        assert release_for_student(1) == (candidate, rollout)
+    rollout.state = Rollout.State.ROLLED_BACK
+    rollout.save()
+    with django_assert_num_queries(1):
+        assert release_for_student(1) == (production, None)
+
+
 def test_it_records_a_thumbs_down_as_a_flag(student, session):
     message = turn(student, session, "chat", "help").message
     reply = async_to_sync(tutoring.complete_reply)(message.pk)

@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from tutor import access, tutoring
+from tutor.models import Message
 
 
 class MessageOutput(serializers.Serializer):
@@ -139,7 +140,10 @@ class TurnView(APIView):
         data.is_valid(raise_exception=True)
         turn = tutoring.submit_turn(request.user, session, **data.validated_data)
         reply = async_to_sync(tutoring.complete_reply)(turn.message.pk)
-        turn.message.refresh_from_db(fields=["status"])
+        if reply is not None:  # a message and its reply become complete in one transaction
+            turn.message.status = Message.Status.COMPLETE
+        else:
+            turn.message.refresh_from_db(fields=["status"])
         body = {
             "message": MessageOutput(turn.message).data,
             "verdict": verdict_data(turn),
@@ -157,8 +161,6 @@ class RatingInput(serializers.Serializer):
 class RatingView(APIView):
     @extend_schema(request=RatingInput, responses={201: None}, summary="Rate a tutor message (its student only)")
     def post(self, request: Request, message_id: int) -> Response:
-        from tutor.models import Message
-
         try:
             message = Message.objects.get(pk=message_id, session__student=request.user, role="tutor")
         except Message.DoesNotExist:

@@ -4,6 +4,7 @@ import os
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Subquery
 
 from tutor.engine.prompts import DEFAULT_PROMPT_VERSION
 from tutor.models import Release, Rollout
@@ -57,10 +58,18 @@ def production_release() -> Release:
 
 
 def release_for_student(student_id: int) -> tuple[Release, Rollout | None]:
-    rollout = Rollout.objects.active().select_related("candidate").first()
-    if rollout is not None and rollout.assigns_candidate(student_id):
-        return rollout.candidate, rollout
-    return production_release(), None
+    """Production, or the candidate for a student in an active canary's arm. One query on every
+    turn (production with the active rollout's id), a second only while a canary runs."""
+    production = (
+        Release.objects.filter(state=Release.State.PRODUCTION)
+        .annotate(active_rollout_id=Subquery(Rollout.objects.active().values("pk")[:1]))
+        .first()
+    )
+    if production is None or production.active_rollout_id is not None:  # type: ignore[attr-defined]
+        rollout = Rollout.objects.active().select_related("candidate").first()
+        if rollout is not None and rollout.assigns_candidate(student_id):
+            return rollout.candidate, rollout
+    return production or production_release(), None
 
 
 def fallback_release() -> Release:

@@ -102,6 +102,8 @@ class Message(models.Model):
 
     class Meta:
         ordering = ["created_at", "id"]
+        # Every turn reads its session's latest messages (the history window, the rate limit).
+        indexes = [models.Index(fields=["session", "created_at", "id"], name="message_session_latest")]
         constraints = [
             models.UniqueConstraint(
                 fields=["session", "client_id"], condition=~Q(client_id=""), name="one_message_per_client_id"
