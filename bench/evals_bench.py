@@ -176,7 +176,6 @@ def _on_workers(suite, base_url: str, n: int, workers: int) -> dict:
     """The same two runs on ``workers`` Celery worker processes: shards of n / workers cases at
     concurrency 64 / workers, so that at most 64 calls are in flight across the workers."""
     from evals.actions import start_eval_run
-    from evals.models import EvalRun
 
     broker_url = os.environ.get("BENCH_BROKER_URL", DEFAULT_BROKER_URL)
     queue = f"bench-evals-{uuid.uuid4().hex[:8]}"
@@ -201,17 +200,9 @@ def _on_workers(suite, base_url: str, n: int, workers: int) -> dict:
             )
             for release in releases
         ]
-        deadline = started + 60 + 10 * (2 * n * LATENCY_S / CONCURRENCY)
-        while (
-            EvalRun.objects.filter(pk__in=[r.pk for r in runs])
-            .exclude(status=EvalRun.Status.FINISHED)
-            .exists()
-        ):
-            if time.perf_counter() > deadline:
-                raise RuntimeError(
-                    f"the runs on the workers did not finish in time; worker logs:\n{_tails(logs)}"
-                )
-            time.sleep(0.05)
+        _wait_until_finished(
+            runs, started + 60 + 10 * (2 * n * LATENCY_S / CONCURRENCY), "the runs on the workers", logs
+        )
         wall = time.perf_counter() - started
     figures = _figures(runs, n, wall, CONCURRENCY)
     figures.update(
@@ -339,10 +330,21 @@ def _wait_for_pongs(
             )
 
 
+def _wait_until_finished(runs: list, deadline: float, what: str, logs: list[Path]) -> None:
+    """Poll until every run is finished by the workers; past ``deadline`` (perf_counter), fail
+    with the workers' log tails."""
+    from evals.models import EvalRun
+
+    while EvalRun.objects.filter(pk__in=[r.pk for r in runs]).exclude(status=EvalRun.Status.FINISHED).exists():
+        if time.perf_counter() > deadline:
+            raise RuntimeError(f"{what} did not finish in time; worker logs:\n{_tails(logs)}")
+        time.sleep(0.05)
+
+
 def _warm_workers(base_url: str, queue: str, workers: int, logs: list[Path]) -> float:
     """One single-case shard per worker (more if one worker took them all); seconds taken."""
     from evals.actions import register_suite, start_eval_run
-    from evals.models import EvalRun, RunShard
+    from evals.models import RunShard
 
     started = time.perf_counter()
     warm_up = register_suite(
@@ -352,17 +354,7 @@ def _warm_workers(base_url: str, queue: str, workers: int, logs: list[Path]) -> 
     for attempt in range(5):
         (release,) = _releases(base_url, f"warm-workers-{attempt}", ("a",))
         run = start_eval_run(warm_up, release, concurrency=1, shard_size=1, queue=queue)
-        deadline = time.perf_counter() + 60
-        while (
-            EvalRun.objects.filter(pk=run.pk)
-            .exclude(status=EvalRun.Status.FINISHED)
-            .exists()
-        ):
-            if time.perf_counter() > deadline:
-                raise RuntimeError(
-                    f"the warm-up run on the workers did not finish:\n{_tails(logs)}"
-                )
-            time.sleep(0.05)
+        _wait_until_finished([run], time.perf_counter() + 60, "the warm-up run on the workers", logs)
         warmed |= set(
             RunShard.objects.filter(run=run).values_list("claimed_by", flat=True)
         )
