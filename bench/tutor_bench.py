@@ -118,7 +118,8 @@ async def turn_overhead(server: Server, data: dict, fake, concurrency: int, n: i
 
 
 async def first_byte_overhead(server: Server, data: dict, fake, samples: int = 30) -> dict:
-    """Client's first streamed byte minus the moment the fake model sent its first token."""
+    """Client's first streamed delta minus the moment the fake model wrote its first token (both
+    time.monotonic(), one clock for every process on the machine)."""
     fake.latency_s = 0.05
     fake.token_delay_s = 0.0
     overheads = []
@@ -130,16 +131,16 @@ async def first_byte_overhead(server: Server, data: dict, fake, samples: int = 3
                 headers=headers(student),
             )  # fmt: skip
             stream_url = created.json()["stream_url"]
-            before = len(fake.chat_requests)
+            before = len(fake.first_tokens_sent_at)
             first_byte = None
             async with client.stream("GET", stream_url, headers=headers(student)) as response:
                 async for line in response.aiter_lines():
                     if first_byte is None and line.startswith("event: delta"):
                         first_byte = time.monotonic()
-            if len(fake.chat_requests) <= before:
-                raise RuntimeError(f"no model call for {stream_url}: {created.status_code} {created.text[:300]}")
-            request = fake.chat_requests[before]
-            overheads.append(first_byte - (request.received_at + fake.latency_s))
+            sent = fake.first_tokens_sent_at
+            if len(sent) <= before or first_byte is None:
+                raise RuntimeError(f"no streamed reply for {stream_url}: {created.status_code} {created.text[:300]}")
+            overheads.append(first_byte - sent[before])
     return {"samples": samples, **summary_ms(overheads)}
 
 

@@ -99,30 +99,39 @@ def _check_limits(student: User, text: str, kind: str) -> None:
 
 
 @transaction.atomic
-def submit_turn(student: User, session: TutoringSession, *, kind: str, text: str, client_id: str = "") -> TurnResult:
+def submit_turn(
+    student: User, session: TutoringSession, *, kind: str, text: str, client_id: str = "", claim: bool = False
+) -> TurnResult:
+    """Persist the student's turn. With `claim`, the message is created already claimed for
+    generation, for a caller that produces the reply itself straight away (`reply_to_turn`)."""
     client_id = client_id.strip()[:64]
     if client_id:
         existing = Message.objects.filter(session=session, client_id=client_id).first()
         if existing is not None:
             return TurnResult(message=existing, attempt=getattr(existing, "attempt", None), duplicate=True)
     _check_limits(student, text, kind)
-    session = TutoringSession.objects.select_for_update().get(pk=session.pk)
+    if kind != "chat":
+        # Hints and answers read the session to change it (hint ladder, solved, first attempt).
+        session = TutoringSession.objects.select_for_update(of=("self",)).select_related("problem__skill").get(pk=session.pk)
     message = Message.objects.create(
         session=session,
         role=Message.Role.STUDENT,
         kind=TURN_KINDS[kind],
         text=text.strip() if kind != "hint" else (text.strip() or "Can I have a hint?"),
-        status=Message.Status.PENDING,
+        status=Message.Status.STREAMING if claim else Message.Status.PENDING,
         client_id=client_id,
     )
     result = TurnResult(message=message)
+    session.updated_at = timezone.now()
+    if kind == "chat":
+        TutoringSession.objects.filter(pk=session.pk).update(updated_at=session.updated_at)
+        return result
     if kind == "hint" and not session.is_solved:
         session.hints_given = min(session.hints_given + 1, len(session.problem.hints))
     if kind == "answer":
         if session.is_solved:
             raise Conflict("You've already solved this problem.", code="already_solved")
         result.verdict, result.attempt, result.mastery_changes = _record_answer(session, message)
-    session.updated_at = timezone.now()
     session.save(update_fields=["hints_given", "status", "solved_at", "updated_at"])
     return result
 
@@ -207,15 +216,34 @@ async def reply_events(message_id: int) -> AsyncIterator[ReplyEvent]:
             return
         job = _jobs.get(message_id)
         if job is None and claimed == "claimed":
-            job = _Job()
-            _jobs[message_id] = job
-            task = asyncio.create_task(_generate(message_id, job))
-            _tasks.add(task)
-            task.add_done_callback(_tasks.discard)
+            job = _start_job(message_id)
         elif job is None:
             async for event in _wait_for_other_process(message_id):
                 yield event
             return
+    async for event in _follow(job):
+        yield event
+
+
+async def reply_to_turn(turn: TurnResult) -> Message | None:
+    """The stored reply to a turn submitted with `claim=True`, generated here without reading the
+    message back; a retried turn (same client_id) replays or resumes its reply instead."""
+    message = turn.message
+    if turn.duplicate or message.status != Message.Status.STREAMING or message.pk in _jobs:
+        return await complete_reply(message.pk)
+    return await _last_reply(_follow(_start_job(message.pk, message)), message.pk)
+
+
+def _start_job(message_id: int, message: Message | None = None) -> _Job:
+    job = _Job()
+    _jobs[message_id] = job
+    task = asyncio.create_task(_generate(message_id, job, message))
+    _tasks.add(task)
+    task.add_done_callback(_tasks.discard)
+    return job
+
+
+async def _follow(job: _Job) -> AsyncIterator[ReplyEvent]:
     seen = 0
     while True:
         while seen < len(job.events):
@@ -230,8 +258,12 @@ async def reply_events(message_id: int) -> AsyncIterator[ReplyEvent]:
 
 async def complete_reply(message_id: int) -> Message | None:
     """Run a reply to the end (for the JSON API and tests); the stored tutor message, or None."""
+    return await _last_reply(reply_events(message_id), message_id)
+
+
+async def _last_reply(events: AsyncIterator[ReplyEvent], message_id: int) -> Message | None:
     last = None
-    async for event in reply_events(message_id):
+    async for event in events:
         last = event
     if last is not None and last.reply is not None:
         return last.reply
@@ -300,8 +332,10 @@ class _Plan:
     flagged: tuple[str, ...] = ()
 
 
-def _plan(message_id: int) -> _Plan:
-    message = Message.objects.select_related("session__problem__skill").get(pk=message_id)
+def _plan(message_id: int, message: Message | None = None) -> _Plan:
+    """`message`, when given, is the student's message with its session, problem and skill loaded."""
+    if message is None:
+        message = Message.objects.select_related("session__problem__skill").get(pk=message_id)
     session = message.session
     release, _ = release_for_student(session.student_id)
     context = build_context(message)
@@ -373,9 +407,9 @@ def build_context(message: Message) -> ctx.TutorContext:
     )
 
 
-async def _generate(message_id: int, job: _Job) -> None:
+async def _generate(message_id: int, job: _Job, message: Message | None = None) -> None:
     try:
-        plan = await db_step(_plan, message_id)
+        plan = await db_step(_plan, message_id, message)
         outcome = await _run_reply(plan, job)
         reply = await db_step(_store_reply, plan, outcome)
         job.add(_done(reply))
@@ -468,33 +502,33 @@ def _leak_replacement(context: ctx.TutorContext) -> str:
 def _store_reply(plan: _Plan, outcome: _Outcome) -> Message:
     student_message = plan.message
     result = outcome.result
-    with transaction.atomic():
-        try:
-            with transaction.atomic():
-                reply = Message.objects.create(
-                    session_id=student_message.session_id,
-                    role=Message.Role.TUTOR,
-                    kind=Message.Kind.REPLY,
-                    text=outcome.text,
-                    status=Message.Status.COMPLETE,
-                    reply_to=student_message,
-                    release=outcome.release,
-                    prompt_version=outcome.release.prompt_version,
-                    backend=outcome.release.backend,
-                    model=result.model or outcome.release.model,
-                    first_token_ms=result.first_token_ms,
-                    total_ms=result.total_ms,
-                    tokens_in=result.tokens_in,
-                    tokens_out=result.tokens_out,
-                    cost_usd=Decimal(str(result.cost_usd)) if result.cost_usd is not None else None,
-                    guard=outcome.guard,
-                )
-        except IntegrityError:  # another worker stored this reply first
-            existing = _stored_reply(student_message.pk)
-            assert existing is not None
-            return existing
-        Message.objects.filter(pk=student_message.pk).update(status=Message.Status.COMPLETE)
-        _raise_flags(plan, reply, outcome.guard)
+    try:
+        with transaction.atomic():
+            reply = Message.objects.create(
+                session_id=student_message.session_id,
+                role=Message.Role.TUTOR,
+                kind=Message.Kind.REPLY,
+                text=outcome.text,
+                status=Message.Status.COMPLETE,
+                reply_to=student_message,
+                release=outcome.release,
+                prompt_version=outcome.release.prompt_version,
+                backend=outcome.release.backend,
+                model=result.model or outcome.release.model,
+                first_token_ms=result.first_token_ms,
+                total_ms=result.total_ms,
+                tokens_in=result.tokens_in,
+                tokens_out=result.tokens_out,
+                cost_usd=Decimal(str(result.cost_usd)) if result.cost_usd is not None else None,
+                guard=outcome.guard,
+            )
+            Message.objects.filter(pk=student_message.pk).update(status=Message.Status.COMPLETE)
+            _raise_flags(plan, reply, outcome.guard)
+    except IntegrityError:  # another worker stored this reply first (one complete reply per message)
+        existing = _stored_reply(student_message.pk)
+        if existing is None:
+            raise
+        return existing
     return reply
 
 

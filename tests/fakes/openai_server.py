@@ -143,6 +143,7 @@ class _State:
     replies: list[str | FakeReply] = field(default_factory=list)
     faults: list[_Fault] = field(default_factory=list)
     requests: list[RecordedRequest] = field(default_factory=list)
+    first_tokens_sent_at: list[float] = field(default_factory=list)  # one per streamed reply, in order
     latency_s: float = 0.0
     token_delay_s: float = 0.0
     connections_opened: int = 0
@@ -374,6 +375,12 @@ class FakeOpenAI:
     @property
     def chat_requests(self) -> list[RecordedRequest]:
         return self.requests_to("/v1/chat/completions")
+
+    @property
+    def first_tokens_sent_at(self) -> list[float]:
+        """time.monotonic() when each streamed reply's first content chunk was written, in order."""
+        with self._lock:
+            return list(self._state.first_tokens_sent_at)
 
     @property
     def connections_opened(self) -> int:
@@ -641,6 +648,9 @@ class FakeOpenAI:
             if index and token_delay:
                 await asyncio.sleep(token_delay)
             await _send_chunk(writer, _sse(chunk({"content": delta})))
+            if not index:
+                with self._lock:
+                    self._state.first_tokens_sent_at.append(time.monotonic())
         if fault is not None and fault_at is not None:
             if fault.kind == "malformed":
                 await _send_chunk(

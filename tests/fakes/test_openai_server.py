@@ -153,6 +153,24 @@ def test_it_waits_before_the_first_token_and_between_tokens(
     assert arrivals[2] >= 0.15 + 2 * 0.05
 
 
+def test_it_records_when_it_wrote_each_streams_first_token(fake_openai: FakeOpenAI) -> None:
+    fake_openai.latency_s = 0.1
+    httpx.post(f"{fake_openai.base_url}/chat/completions", json=CHAT)  # not streamed: not recorded
+    first_seen = []
+    for _ in range(2):
+        with httpx.stream("POST", f"{fake_openai.base_url}/chat/completions", json=STREAM) as response:
+            content_lines = (line for line in response.iter_lines() if '"content":"' in line and '"content":""' not in line)
+            next(content_lines)
+            first_seen.append(time.monotonic())
+            list(content_lines)  # the rest of the stream
+
+    sent = fake_openai.first_tokens_sent_at
+    streamed = fake_openai.chat_requests[1:]
+    assert len(sent) == len(streamed) == 2
+    for request, sent_at, seen_at in zip(streamed, sent, first_seen, strict=True):
+        assert request.received_at + 0.1 <= sent_at <= seen_at
+
+
 def test_it_returns_429_with_retry_after_then_recovers(fake_openai: FakeOpenAI) -> None:
     fake_openai.fail_next(429, retry_after=0.25)
 

@@ -104,3 +104,45 @@ def test_a_streamed_turn_is_stored_first_and_points_at_its_stream(as_student, pr
     assert body["message"]["status"] == "pending"
     assert body["stream_url"] == reverse("api-message-stream", args=[body["message"]["id"]])
     assert body["solved"] is False
+
+
+def test_a_chat_turn_writes_its_message_without_locking_the_session_or_reading_it_back(
+    as_student, problem, django_assert_num_queries
+):
+    session_id = start(as_student, problem)
+    send(as_student, session_id, kind="chat", text="warm-up")  # the production release row exists now
+
+    with django_assert_num_queries(15) as captured:
+        response = send(as_student, session_id, kind="chat", text="I'm stuck")
+
+    assert response.status_code == 201
+    statements = [query["sql"] for query in captured.captured_queries]
+    assert not [sql for sql in statements if "FOR UPDATE" in sql]
+    student_message_reads = [
+        sql for sql in statements if sql.startswith('SELECT "tutor_message"."id"') and "curriculum_skill" in sql
+    ]
+    assert student_message_reads == []  # generated from the message the turn just wrote
+    assert Message.objects.get(pk=response.json()["message"]["id"]).status == Message.Status.COMPLETE
+
+
+def test_hint_turns_climb_the_ladder_one_rung_each_and_report_it(as_student, problem):
+    session_id = start(as_student, problem)
+
+    for _ in range(len(problem.hints) + 1):
+        assert send(as_student, session_id, kind="hint", text="").status_code == 201
+
+    from tutor.models import TutoringSession
+
+    assert TutoringSession.objects.get(pk=session_id).hints_given == len(problem.hints)
+    assert Message.objects.filter(session_id=session_id, kind="hint_request", status="complete").count() == len(problem.hints) + 1
+
+
+def test_a_streamed_answer_reports_the_session_solved(as_student, problem):
+    session_id = start(as_student, problem)
+
+    response = as_student.post(
+        reverse("api-session-messages", args=[session_id]), {"kind": "answer", "text": problem.final_answer}, format="json"
+    )
+
+    assert response.status_code == 201
+    assert (response.json()["verdict"]["correct"], response.json()["solved"]) == (True, True)

@@ -116,12 +116,11 @@ class MessageCreateView(APIView):
         data = TurnInput(data=request.data)
         data.is_valid(raise_exception=True)
         turn = tutoring.submit_turn(request.user, session, **data.validated_data)
-        session.refresh_from_db()
         body = {
             "message": MessageOutput(turn.message).data,
             "verdict": verdict_data(turn),
             "stream_url": reverse("api-message-stream", args=[turn.message.pk]),
-            "solved": session.is_solved,
+            "solved": turn.message.session.is_solved,
         }
         return Response(body, status=201)
 
@@ -138,8 +137,8 @@ class TurnView(APIView):
         session = access.get_session_for_student(request.user, session_id)
         data = TurnInput(data=request.data)
         data.is_valid(raise_exception=True)
-        turn = tutoring.submit_turn(request.user, session, **data.validated_data)
-        reply = async_to_sync(tutoring.complete_reply)(turn.message.pk)
+        turn = tutoring.submit_turn(request.user, session, **data.validated_data, claim=True)
+        reply = async_to_sync(tutoring.reply_to_turn)(turn)
         if reply is not None:  # a message and its reply become complete in one transaction
             turn.message.status = Message.Status.COMPLETE
         else:
