@@ -24,6 +24,7 @@ from django.db.models import (
     Avg,
     Case,
     Count,
+    F,
     IntegerField,
     Max,
     Prefetch,
@@ -31,7 +32,9 @@ from django.db.models import (
     QuerySet,
     Value,
     When,
+    Window,
 )
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from tutor.errors import NotFound
@@ -627,6 +630,9 @@ def needs_help(view: ClassView) -> list[NeedsHelp]:
         )
 
     if view.all_skills:
+        # Only each student's two weakest skills come back, with how many are weak and when the
+        # latest was practised (a weak class has hundreds of such rows, each with timestamps).
+        per_student = {"partition_by": F("student_id")}
         low = (
             Mastery.objects.filter(
                 student__in=_student_ids(classroom),
@@ -634,23 +640,22 @@ def needs_help(view: ClassView) -> list[NeedsHelp]:
                 n_scored__gte=LOW_MASTERY_MIN_ATTEMPTS,
                 p_known__lt=LOW_MASTERY_BELOW,
             )
-            .order_by("p_known", "skill_id")
-            .values_list(
-                "student_id", "skill_id", "p_known", "n_scored", "last_practiced_at"
+            .annotate(
+                weakness=Window(RowNumber(), order_by=[F("p_known").asc(), F("skill_id").asc()], **per_student),
+                n_weak=Window(Count("id"), **per_student),
+                last=Window(Max("last_practiced_at"), **per_student),
             )
+            .filter(weakness__lte=2)
+            .order_by("student_id", "weakness")
+            .values_list("student_id", "skill_id", "p_known", "n_scored", "n_weak", "last")
         )
         names = {s.pk: s.name for s in view.all_skills}
         weak: dict[int, list[tuple]] = defaultdict(list)
-        for student_id, skill_id, p_known, n_scored, last in low:
-            weak[student_id].append((names[skill_id], p_known, n_scored, last))
+        for student_id, skill_id, p_known, n_scored, n_weak, last in low:
+            weak[student_id].append((names[skill_id], p_known, n_scored, n_weak, last))
         for student_id, skills in weak.items():
-            reasons[student_id].append(
-                Reason(
-                    "low_mastery",
-                    _low_mastery_text(skills),
-                    max(s[3] or now for s in skills),
-                )
-            )
+            _, _, _, n_weak, last = skills[0]
+            reasons[student_id].append(Reason("low_mastery", _low_mastery_text(skills, n_weak), last or now))
 
     students = {s.pk: s for s in view.students}
     listed = [
@@ -662,12 +667,12 @@ def needs_help(view: ClassView) -> list[NeedsHelp]:
     return sorted(listed, key=lambda h: (*h.sort_key, roster[h.student.pk]))
 
 
-def _low_mastery_text(skills: list[tuple]) -> str:
+def _low_mastery_text(weakest: list[tuple], n_weak: int) -> str:
     """The weakest two skills, weakest first, and how many more."""
     shown = "; ".join(
-        f"{name}: {p:.0%} after {n} scored attempts" for name, p, n, _ in skills[:2]
+        f"{name}: {p:.0%} after {n} scored attempts" for name, p, n, *_ in weakest[:2]
     )
-    more = len(skills) - 2
+    more = n_weak - 2
     return shown + (f"; and {more} more skill{'s' * (more != 1)}" if more > 0 else "")
 
 
