@@ -71,6 +71,7 @@ LEVEL_CUES = {
     Level.PROFICIENT: "P",
     Level.MASTERED: "M",
 }
+LEVEL_LABELS = {level.value: str(level.label) for level in Level}  # Level(value).label per cell added up
 # The flag queue puts a child in distress first, then what the guards caught, then feedback.
 FLAG_PRIORITY = (
     Flag.Kind.DISTRESS,
@@ -288,7 +289,7 @@ class Cell:
 
     @property
     def level_label(self) -> str:
-        return Level(self.level).label
+        return LEVEL_LABELS[self.level]
 
     @property
     def p_known(self) -> float | None:
@@ -314,7 +315,7 @@ class Cell:
 
     @property
     def cue(self) -> str:
-        return LEVEL_CUES[Level(self.level)] + ("!" if self.review_overdue else "")
+        return LEVEL_CUES[self.level] + ("!" if self.review_overdue else "")  # a Level is its str value
 
     @property
     def description(self) -> str:

@@ -9,7 +9,8 @@ One turn:
    the offline tutor when the provider fails, output moderation, then the reply is stored with
    its provenance. Generation runs in its own task, so a browser that disconnects does not stop
    the reply from being completed and stored, and a second request for the same message replays
-   it instead of calling the model twice.
+   it instead of calling the model twice. The JSON turn API submits its turn already claimed and
+   generates from the message it has just written (`reply_to_turn`), without reading it back.
 """
 
 import asyncio
