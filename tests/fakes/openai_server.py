@@ -378,7 +378,7 @@ class FakeOpenAI:
 
     @property
     def first_tokens_sent_at(self) -> list[float]:
-        """time.monotonic() when each streamed reply's first content chunk was written, in order."""
+        """time.monotonic() just before each streamed reply's first content chunk was written, in order."""
         with self._lock:
             return list(self._state.first_tokens_sent_at)
 
@@ -647,10 +647,10 @@ class FakeOpenAI:
                 break
             if index and token_delay:
                 await asyncio.sleep(token_delay)
-            await _send_chunk(writer, _sse(chunk({"content": delta})))
-            if not index:
+            if not index:  # stamped before the write: the client may read it before drain returns
                 with self._lock:
                     self._state.first_tokens_sent_at.append(time.monotonic())
+            await _send_chunk(writer, _sse(chunk({"content": delta})))
         if fault is not None and fault_at is not None:
             if fault.kind == "malformed":
                 await _send_chunk(
