@@ -651,11 +651,13 @@ def needs_help(view: ClassView) -> list[NeedsHelp]:
             .values_list("student_id", "skill_id", "p_known", "n_scored", "n_weak", "last")
         )
         names = {s.pk: s.name for s in view.all_skills}
-        weak: dict[int, list[tuple]] = defaultdict(list)
+        weakest: dict[int, list[tuple]] = defaultdict(list)
+        totals: dict[int, tuple[int, datetime | None]] = {}
         for student_id, skill_id, p_known, n_scored, n_weak, last in low:
-            weak[student_id].append((names[skill_id], p_known, n_scored, n_weak, last))
-        for student_id, skills in weak.items():
-            _, _, _, n_weak, last = skills[0]
+            weakest[student_id].append((names[skill_id], p_known, n_scored))
+            totals[student_id] = (n_weak, last)
+        for student_id, skills in weakest.items():
+            n_weak, last = totals[student_id]
             reasons[student_id].append(Reason("low_mastery", _low_mastery_text(skills, n_weak), last or now))
 
     students = {s.pk: s for s in view.students}
@@ -669,9 +671,9 @@ def needs_help(view: ClassView) -> list[NeedsHelp]:
 
 
 def _low_mastery_text(weakest: list[tuple], n_weak: int) -> str:
-    """The weakest two skills, weakest first, and how many more."""
+    """The weakest two skills (given weakest first), and how many more of the `n_weak`."""
     shown = "; ".join(
-        f"{name}: {p:.0%} after {n} scored attempts" for name, p, n, *_ in weakest[:2]
+        f"{name}: {p:.0%} after {n} scored attempts" for name, p, n in weakest
     )
     more = n_weak - 2
     return shown + (f"; and {more} more skill{'s' * (more != 1)}" if more > 0 else "")
