@@ -145,8 +145,10 @@ async def run_load(requests: list[Callable[[], Awaitable[None]]], concurrency: i
             started = time.perf_counter()
             try:
                 await call()
-            except Exception:
+            except Exception as error:
                 errors += 1
+                if errors <= 3:  # a figure with errors should say what they were
+                    print(f"bench request failed: {error!r}", file=sys.stderr)
                 continue
             latencies.append(time.perf_counter() - started)
 
