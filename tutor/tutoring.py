@@ -230,7 +230,7 @@ async def reply_to_turn(turn: TurnResult) -> Message | None:
     """The stored reply to a turn submitted with `claim=True`, generated here without reading the
     message back; a retried turn (same client_id) replays or resumes its reply instead."""
     message = turn.message
-    if turn.duplicate or message.status != Message.Status.STREAMING or message.pk in _jobs:
+    if turn.duplicate or message.status != Message.Status.STREAMING:
         return await complete_reply(message.pk)
     return await _last_reply(_follow(_start_job(message.pk, message)), message.pk)
 
