@@ -9,9 +9,16 @@ from django.http import Http404
 from tutor.models import Classroom, User
 
 
+def _organisation_classrooms(admin: User):
+    """An admin's organisation's classrooms; none for an admin without one."""
+    if admin.organisation_id is None:
+        return Classroom.objects.none()
+    return Classroom.objects.filter(organisation_id=admin.organisation_id)
+
+
 def classrooms_visible_to(user: User):
     if user.is_org_admin:
-        return Classroom.objects.filter(organisation_id=user.organisation_id)
+        return _organisation_classrooms(user)
     if user.is_teacher:
         return Classroom.objects.taught_by(user)
     return Classroom.objects.attended_by(user)
@@ -22,7 +29,7 @@ def get_classroom_for_teacher(user: User, classroom_id: int) -> Classroom:
     if user.is_teacher:
         queryset = Classroom.objects.taught_by(user)
     elif user.is_org_admin:
-        queryset = Classroom.objects.filter(organisation_id=user.organisation_id)
+        queryset = _organisation_classrooms(user)
     else:
         raise Http404
     try:

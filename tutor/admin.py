@@ -8,7 +8,7 @@ from tutor.models import Classroom, Enrollment, Organisation, User
 class TutorUserAdmin(UserAdmin):
     list_display = ("username", "first_name", "last_name", "role", "organisation", "is_active")
     list_filter = ("role", "organisation", "is_active")
-    fieldsets = (*UserAdmin.fieldsets, ("Tutor", {"fields": ("role", "organisation")}))
+    fieldsets = (*(UserAdmin.fieldsets or ()), ("Tutor", {"fields": ("role", "organisation")}))
 
 
 @admin.register(Organisation)

@@ -64,7 +64,7 @@ HINTS_MIN = 5  # hint requests within HINT_WINDOW
 
 LEVEL_ORDER: dict[str, int] = {level: i for i, level in enumerate(bkt.LEVELS)}
 # One-letter cue printed in every heatmap cell, so the level never relies on colour alone.
-LEVEL_CUES = {
+LEVEL_CUES: dict[str, str] = {
     Level.NOT_STARTED: "–",
     Level.ATTEMPTED: "A",
     Level.FAMILIAR: "F",
@@ -633,7 +633,6 @@ def needs_help(view: ClassView) -> list[NeedsHelp]:
     if view.all_skills:
         # Only each student's two weakest skills come back, with how many are weak and when the
         # latest was practised (a weak class has hundreds of such rows, each with timestamps).
-        per_student = {"partition_by": F("student_id")}
         low = (
             Mastery.objects.filter(
                 student__in=_student_ids(classroom),
@@ -642,9 +641,9 @@ def needs_help(view: ClassView) -> list[NeedsHelp]:
                 p_known__lt=LOW_MASTERY_BELOW,
             )
             .annotate(
-                weakness=Window(RowNumber(), order_by=[F("p_known").asc(), F("skill_id").asc()], **per_student),
-                n_weak=Window(Count("id"), **per_student),
-                last=Window(Max("last_practiced_at"), **per_student),
+                weakness=Window(RowNumber(), partition_by=F("student_id"), order_by=[F("p_known").asc(), F("skill_id").asc()]),
+                n_weak=Window(Count("id"), partition_by=F("student_id")),
+                last=Window(Max("last_practiced_at"), partition_by=F("student_id")),
             )
             .filter(weakness__lte=2)
             .order_by("student_id", "weakness")

@@ -33,7 +33,7 @@ def check_broker() -> str:
 
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
-    report = {"database": check_database(), "broker": check_broker()}
+    report: dict[str, str | None] = {"database": check_database(), "broker": check_broker()}
     healthy = all(value in ("ok", "eager") for value in report.values())
     if report["database"] == "ok":
         last = WorkerHeartbeat.objects.order_by("-seen_at").values_list("seen_at", flat=True).first()

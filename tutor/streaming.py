@@ -5,7 +5,13 @@ from collections.abc import AsyncIterator
 
 from asgiref.sync import sync_to_async
 from django.db import close_old_connections
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBase,
+    StreamingHttpResponse,
+)
 
 from tutor import access, tutoring
 
@@ -31,7 +37,7 @@ def _token_user(header: str):
     return token.user if token and token.user.is_active else None
 
 
-async def reply_stream(request: HttpRequest, message_id: int) -> HttpResponse:
+async def reply_stream(request: HttpRequest, message_id: int) -> HttpResponseBase:
     """GET /api/messages/<id>/stream/: events `delta`, `replace`, `reset`, then `done` or `error`.
 
     The reply is generated in its own task: if the browser goes away, it is still completed and

@@ -1022,7 +1022,9 @@ def declared_answers(inp: GradeInput, asked: AskedQuantity | None) -> list[Decla
             out.append(Declared(m.value, m.start, m.end, "confirms the student's answer"))
             continue
         # a value of the asked quantity, asserted
-        named = names_quantity(response, m.start, m.end, asked, final_unit) if asked else ""
+        if asked is None:
+            continue
+        named = names_quantity(response, m.start, m.end, asked, final_unit)
         if not named or _RATE_TAIL.match(after):
             continue
         if (named == "unit" and _quotes_student(before)) or re.search(

@@ -7,6 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
+from frontend.views import SignedInRequest
 from tutor import access, actions
 from tutor.errors import DomainError
 
@@ -40,7 +41,7 @@ def signup(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: SignedInRequest) -> HttpResponse:
     user = request.user
     if user.is_teacher:
         return redirect("teacher-classes")
@@ -53,18 +54,18 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def account(request: HttpRequest) -> HttpResponse:
+def account(request: SignedInRequest) -> HttpResponse:
     classrooms = access.classrooms_visible_to(request.user).select_related("teacher")
     return render(request, "frontend/account.html", {"classrooms": classrooms})
 
 
 @login_required
-def join_class(request: HttpRequest) -> HttpResponse:
-    context = {"code": "", "error": None}
+def join_class(request: SignedInRequest) -> HttpResponse:
+    context: dict[str, str | None] = {"code": "", "error": None}
     if request.method == "POST":
-        context["code"] = request.POST.get("code", "")[:40]
+        code = context["code"] = request.POST.get("code", "")[:40]
         try:
-            enrollment = actions.join_classroom(request.user, context["code"])
+            enrollment = actions.join_classroom(request.user, code)
         except DomainError as error:
             context["error"] = error.message
             return render(request, "frontend/join_class.html", context, status=400)

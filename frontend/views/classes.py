@@ -3,11 +3,11 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Q
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from frontend.views import teacher
+from frontend.views import SignedInRequest, teacher
 from tutor import access, actions
 from tutor.errors import DomainError
 from tutor.models import User
@@ -19,7 +19,7 @@ def _require_teacher(user: User) -> None:
 
 
 @login_required
-def teacher_classes(request: HttpRequest) -> HttpResponse:
+def teacher_classes(request: SignedInRequest) -> HttpResponse:
     _require_teacher(request.user)
     error = None
     if request.method == "POST":
@@ -39,7 +39,7 @@ def teacher_classes(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def teacher_class(request: HttpRequest, classroom_id: int) -> HttpResponse:
+def teacher_class(request: SignedInRequest, classroom_id: int) -> HttpResponse:
     """The class dashboard (heatmap, summary, who needs help, flag queue), then code and roster."""
     classroom = access.get_classroom_for_teacher(request.user, classroom_id)
     context = {"classroom": classroom, **teacher.dashboard_context(request, classroom)}
@@ -48,7 +48,7 @@ def teacher_class(request: HttpRequest, classroom_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def regenerate_code(request: HttpRequest, classroom_id: int) -> HttpResponse:
+def regenerate_code(request: SignedInRequest, classroom_id: int) -> HttpResponse:
     classroom = access.get_classroom_for_teacher(request.user, classroom_id)
     code = actions.regenerate_join_code(classroom)
     messages.success(request, f"New join code: {code}. The old code no longer works.")
@@ -57,7 +57,7 @@ def regenerate_code(request: HttpRequest, classroom_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def remove_student(request: HttpRequest, classroom_id: int, student_id: int) -> HttpResponse:
+def remove_student(request: SignedInRequest, classroom_id: int, student_id: int) -> HttpResponse:
     classroom = access.get_classroom_for_teacher(request.user, classroom_id)
     try:
         actions.remove_student(classroom, student_id)

@@ -1,21 +1,22 @@
 """Student pages: practice a problem with the tutor."""
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
 
+from frontend.views import SignedInRequest
 from tutor import tutoring
 from tutor.errors import NotFound
 from tutor.models import Mastery, Message
 
 
-def _require_student(request: HttpRequest) -> None:
+def _require_student(request: SignedInRequest) -> None:
     if not request.user.is_student:
         raise Http404
 
 
 @login_required
-def practice(request: HttpRequest, problem_id: int) -> HttpResponse:
+def practice(request: SignedInRequest, problem_id: int) -> HttpResponse:
     _require_student(request)
     try:
         session = tutoring.start_session(request.user, problem_id)
@@ -40,7 +41,7 @@ def practice(request: HttpRequest, problem_id: int) -> HttpResponse:
 
 
 @login_required
-def practice_outcome(request: HttpRequest, session_id: int) -> HttpResponse:
+def practice_outcome(request: SignedInRequest, session_id: int) -> HttpResponse:
     """The panel shown once a problem is solved: the mastery change and what to do next."""
     from tutor import access
     from tutor.mastery.selection import next_problem
@@ -75,7 +76,7 @@ def _course_overview(student, course) -> dict:
     }
 
 
-def student_home(request: HttpRequest) -> HttpResponse:
+def student_home(request: SignedInRequest) -> HttpResponse:
     from tutor import access
 
     classrooms = list(access.classrooms_visible_to(request.user).select_related("teacher", "course"))
@@ -85,7 +86,7 @@ def student_home(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def progress(request: HttpRequest) -> HttpResponse:
+def progress(request: SignedInRequest) -> HttpResponse:
     """Every skill with its level, history and a chart of mastery over time."""
     from frontend.charts import mastery_line
     from tutor.models import MasteryChange

@@ -35,6 +35,15 @@ def test_it_lets_an_admin_see_every_class_of_the_organisation(login, admin_user,
     assert client.get(reverse("teacher-class", args=[other_classroom.id])).status_code == 200
 
 
+def test_it_shows_an_admin_without_an_organisation_no_class(login, classroom):
+    from tests.factories import UserFactory
+    from tutor.models import User
+
+    client = login(UserFactory(role=User.Role.ADMIN, organisation=None))
+    assert client.get(reverse("teacher-class", args=[classroom.id])).status_code == 404
+    assert "Maths 7B" not in client.get(reverse("account")).content.decode()
+
+
 def test_it_lists_only_the_teachers_own_classes_in_the_api(api_client, teacher, classroom, other_classroom):
     api_client.force_authenticate(teacher)
     response = api_client.get("/api/classes/")

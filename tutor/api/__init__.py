@@ -2,10 +2,19 @@
 
 from django.http import Http404
 from rest_framework import status
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from tutor.errors import DomainError, RateLimited
+from tutor.models import User
+
+
+class SignedInRequest(Request):
+    """The request of a view whose permissions require a signed-in user (IsAuthenticated, the
+    default): its user is never anonymous."""
+
+    user: User
 
 
 def exception_handler(exc, context):

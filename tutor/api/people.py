@@ -3,11 +3,11 @@
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import IsAuthenticated
-from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from tutor import access, actions
+from tutor.api import SignedInRequest
 from tutor.errors import Forbidden
 
 
@@ -21,7 +21,7 @@ class MeOutput(serializers.Serializer):
 
 class MeView(APIView):
     @extend_schema(responses=MeOutput, summary="The signed-in user")
-    def get(self, request: Request) -> Response:
+    def get(self, request: SignedInRequest) -> Response:
         return Response(MeOutput(request.user).data)
 
 
@@ -44,12 +44,12 @@ class ClassroomListView(APIView):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(responses=ClassroomOutput(many=True), summary="Classes visible to me")
-    def get(self, request: Request) -> Response:
+    def get(self, request: SignedInRequest) -> Response:
         classrooms = access.classrooms_visible_to(request.user).select_related("teacher")
         return Response(ClassroomOutput(classrooms, many=True, context={"request": request}).data)
 
     @extend_schema(request=ClassroomCreateInput, responses={201: ClassroomOutput}, summary="Create a class (teachers)")
-    def post(self, request: Request) -> Response:
+    def post(self, request: SignedInRequest) -> Response:
         if not (request.user.is_teacher or request.user.is_org_admin):
             raise Forbidden("Only teachers create classes.")
         data = ClassroomCreateInput(data=request.data)
@@ -72,7 +72,7 @@ class ClassroomRosterOutput(ClassroomOutput):
 
 class ClassroomDetailView(APIView):
     @extend_schema(responses=ClassroomRosterOutput, summary="A class I teach, with its roster")
-    def get(self, request: Request, classroom_id: int) -> Response:
+    def get(self, request: SignedInRequest, classroom_id: int) -> Response:
         classroom = access.get_classroom_for_teacher(request.user, classroom_id)
         return Response(ClassroomRosterOutput(classroom, context={"request": request}).data)
 
@@ -83,7 +83,7 @@ class JoinInput(serializers.Serializer):
 
 class JoinClassroomView(APIView):
     @extend_schema(request=JoinInput, responses={201: ClassroomOutput}, summary="Join a class with its code (students)")
-    def post(self, request: Request) -> Response:
+    def post(self, request: SignedInRequest) -> Response:
         data = JoinInput(data=request.data)
         data.is_valid(raise_exception=True)
         enrollment = actions.join_classroom(request.user, data.validated_data["code"])

@@ -4,11 +4,11 @@ from asgiref.sync import async_to_sync
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
-from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from tutor import access, tutoring
+from tutor.api import SignedInRequest
 from tutor.models import Message
 
 
@@ -48,7 +48,7 @@ class SessionStartInput(serializers.Serializer):
 
 class SessionListView(APIView):
     @extend_schema(request=SessionStartInput, responses={201: SessionOutput}, summary="Start (or resume) a session on a problem")
-    def post(self, request: Request) -> Response:
+    def post(self, request: SignedInRequest) -> Response:
         data = SessionStartInput(data=request.data)
         data.is_valid(raise_exception=True)
         session = tutoring.start_session(request.user, data.validated_data["problem"])
@@ -65,7 +65,7 @@ class TranscriptOutput(SessionOutput):
 
 class SessionDetailView(APIView):
     @extend_schema(responses=TranscriptOutput, summary="A session with its transcript (student, their teacher, admins)")
-    def get(self, request: Request, session_id: int) -> Response:
+    def get(self, request: SignedInRequest, session_id: int) -> Response:
         session = access.get_session_for_viewer(request.user, session_id)
         return Response(TranscriptOutput(session).data)
 
@@ -111,7 +111,7 @@ class MessageCreateView(APIView):
         "as server-sent events: delta {text}, replace {text}, reset {}, then done {message_id, text} or "
         "error {detail, retryable}.",
     )
-    def post(self, request: Request, session_id: int) -> Response:
+    def post(self, request: SignedInRequest, session_id: int) -> Response:
         session = access.get_session_for_student(request.user, session_id)
         data = TurnInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -133,7 +133,7 @@ class TurnView(APIView):
         description="Idempotent on client_id: resending the same client_id returns the stored turn and reply. "
         "For token-by-token replies use the SSE stream at /api/messages/{id}/stream/.",
     )
-    def post(self, request: Request, session_id: int) -> Response:
+    def post(self, request: SignedInRequest, session_id: int) -> Response:
         session = access.get_session_for_student(request.user, session_id)
         data = TurnInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -159,7 +159,7 @@ class RatingInput(serializers.Serializer):
 
 class RatingView(APIView):
     @extend_schema(request=RatingInput, responses={201: None}, summary="Rate a tutor message (its student only)")
-    def post(self, request: Request, message_id: int) -> Response:
+    def post(self, request: SignedInRequest, message_id: int) -> Response:
         try:
             message = Message.objects.get(pk=message_id, session__student=request.user, role="tutor")
         except Message.DoesNotExist:

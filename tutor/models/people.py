@@ -2,6 +2,7 @@
 
 import hashlib
 import secrets
+from typing import ClassVar
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
@@ -58,7 +59,7 @@ class User(AbstractUser):
         Organisation, null=True, blank=True, on_delete=models.PROTECT, related_name="members"
     )
 
-    objects = TutorUserManager()
+    objects: ClassVar[TutorUserManager] = TutorUserManager()
 
     @property
     def is_student(self) -> bool:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 
 from .base import (
     Backend,
@@ -75,7 +75,7 @@ async def stream_reply(
     result: StreamResult,
     *,
     retry_policy: RetryPolicy | None = None,
-) -> AsyncIterator[str]:
+) -> AsyncGenerator[str, None]:
     """Yield the reply's text deltas, filling `result` as they come (final when iteration ends or fails)."""
     policy = current_policy(retry_policy)
     started = time.perf_counter()

@@ -171,7 +171,9 @@ class OpenAIBackend:
             )
         except (openai.OpenAIError, ValueError) as exc:
             raise classify(exc) from exc
-        choices = completion.get("choices") if isinstance(completion, dict) else None
+        if not isinstance(completion, dict):
+            raise ProviderError("malformed", "completion is not a JSON object")
+        choices = completion.get("choices")
         if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
             raise ProviderError("malformed", "completion without choices")
         message = choices[0].get("message")
