@@ -24,6 +24,7 @@ run: install
 
 test: install
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy tutor curriculum evals frontend
 	$(PY) manage.py makemigrations --check --dry-run
 	$(PY) -m pytest
 
