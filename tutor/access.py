@@ -9,16 +9,9 @@ from django.http import Http404
 from tutor.models import Classroom, User
 
 
-def _organisation_classrooms(admin: User):
-    """An admin's organisation's classrooms; none for an admin without one."""
-    if admin.organisation_id is None:
-        return Classroom.objects.none()
-    return Classroom.objects.filter(organisation_id=admin.organisation_id)
-
-
 def classrooms_visible_to(user: User):
     if user.is_org_admin:
-        return _organisation_classrooms(user)
+        return Classroom.objects.administered_by(user)
     if user.is_teacher:
         return Classroom.objects.taught_by(user)
     return Classroom.objects.attended_by(user)
@@ -29,7 +22,7 @@ def get_classroom_for_teacher(user: User, classroom_id: int) -> Classroom:
     if user.is_teacher:
         queryset = Classroom.objects.taught_by(user)
     elif user.is_org_admin:
-        queryset = _organisation_classrooms(user)
+        queryset = Classroom.objects.administered_by(user)
     else:
         raise Http404
     try:
@@ -40,7 +33,7 @@ def get_classroom_for_teacher(user: User, classroom_id: int) -> Classroom:
 
 def students_visible_to(user: User):
     if user.is_org_admin:
-        return User.objects.students().filter(organisation_id=user.organisation_id)
+        return User.objects.students().administered_by(user)
     if user.is_teacher:
         return User.objects.students().filter(
             enrollments__classroom__teacher=user, enrollments__removed_at__isnull=True

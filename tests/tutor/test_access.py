@@ -44,6 +44,19 @@ def test_it_shows_an_admin_without_an_organisation_no_class(login, classroom):
     assert "Maths 7B" not in client.get(reverse("account")).content.decode()
 
 
+def test_an_admin_without_an_organisation_cannot_read_a_student_without_one(api_client, problem):
+    from tests.factories import UserFactory
+    from tutor import actions, tutoring
+    from tutor.models import User
+
+    loner = actions.sign_up_student("loner", "correct-horse-battery")  # in no class, so in no organisation
+    session = tutoring.start_session(loner, problem.pk)
+    api_client.force_authenticate(UserFactory(role=User.Role.ADMIN, organisation=None))
+
+    assert api_client.get(reverse("api-session", args=[session.pk])).status_code == 404
+    assert api_client.get(reverse("api-student-mastery", args=[loner.pk])).status_code == 404
+
+
 def test_it_lists_only_the_teachers_own_classes_in_the_api(api_client, teacher, classroom, other_classroom):
     api_client.force_authenticate(teacher)
     response = api_client.get("/api/classes/")

@@ -43,6 +43,13 @@ class UserQuerySet(models.QuerySet["User"]):
     def in_classroom(self, classroom: "Classroom") -> "UserQuerySet":
         return self.filter(enrollments__classroom=classroom, enrollments__removed_at__isnull=True)
 
+    def administered_by(self, admin: "User") -> "UserQuerySet":
+        """The members of the admin's organisation; none for an admin without one (a student who
+        signed up and joined no class has no organisation either)."""
+        if admin.organisation_id is None:
+            return self.none()
+        return self.filter(organisation_id=admin.organisation_id)
+
 
 class TutorUserManager(UserManager.from_queryset(UserQuerySet)):  # type: ignore[misc]
     pass
@@ -97,6 +104,12 @@ class ClassroomQuerySet(models.QuerySet["Classroom"]):
 
     def attended_by(self, student: User) -> "ClassroomQuerySet":
         return self.filter(enrollments__student=student, enrollments__removed_at__isnull=True)
+
+    def administered_by(self, admin: User) -> "ClassroomQuerySet":
+        """The classrooms of the admin's organisation; none for an admin without one."""
+        if admin.organisation_id is None:
+            return self.none()
+        return self.filter(organisation_id=admin.organisation_id)
 
 
 class Classroom(models.Model):
